@@ -1,0 +1,86 @@
+//! Payout state: the narrow port the functions use, and its DynamoDB adapter.
+//!
+//! The domain decides every new state ([`crate::domain::Payout::apply`] and friends); the store
+//! only persists it, conditionally on the payout being exactly as it was read (its `version`),
+//! so that two racing writers can never both win.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{InvoiceRef, Payout};
+
+pub mod dynamo;
+pub mod schema;
+
+pub use dynamo::DynamoPayoutStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DynamoDB could not be reached or answered an error: nothing is known to have changed.
+    #[error("payout store unavailable: {0}")]
+    Unavailable(String),
+    /// A stored item did not map back to a payout.
+    #[error("corrupt payout item: {0}")]
+    Corrupt(String),
+}
+
+/// The result of claiming a ref.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateOutcome {
+    /// This request holds the new claim.
+    Created,
+    /// The ref was already claimed: here is the payout as stored.
+    Exists(Payout),
+}
+
+/// The result of a conditional replace.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveOutcome {
+    Saved,
+    /// Someone else changed the payout first: here it is as it now stands (None if it vanished).
+    Stale(Option<Payout>),
+}
+
+/// A verified LeanX callback that matched no payout, kept for an operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmatchedCallback {
+    pub id: String,
+    pub received_at: DateTime<Utc>,
+    pub invoice_no: Option<String>,
+    pub external_invoice_ref: Option<String>,
+    /// The verified claims, as LeanX sent them.
+    pub claims_json: String,
+}
+
+#[async_trait]
+pub trait PayoutStore: Send + Sync {
+    /// Claims `payout.external_invoice_ref` with a new PENDING payout, unless the ref exists.
+    async fn create_pending(&self, payout: &Payout) -> Result<CreateOutcome, StoreError>;
+
+    /// Writes `next` only if the stored payout is still `current` (same version and status).
+    /// Every change after creation goes through here: the send recovery point
+    /// (`Payout::start_send`), claim take-over, status transitions with their history entry,
+    /// and reconciler bookkeeping.
+    async fn save(&self, current: &Payout, next: &Payout) -> Result<SaveOutcome, StoreError>;
+
+    async fn get(&self, external_invoice_ref: &InvoiceRef) -> Result<Option<Payout>, StoreError>;
+
+    async fn find_by_invoice_no(&self, invoice_no: &str) -> Result<Option<Payout>, StoreError>;
+
+    /// Open payouts whose next check is due at or before `now`, oldest first, at most `limit`;
+    /// read from a sparse index that final payouts drop out of (no Scan).
+    async fn due_for_check(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Payout>, StoreError>;
+
+    async fn record_unmatched_callback(
+        &self,
+        callback: &UnmatchedCallback,
+    ) -> Result<(), StoreError>;
+
+    async fn unmatched_callbacks(&self, limit: usize)
+    -> Result<Vec<UnmatchedCallback>, StoreError>;
+}
