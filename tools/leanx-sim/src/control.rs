@@ -1,0 +1,405 @@
+//! The `/__sim/` scenario-control API: its wire types (shared by the server and the client in
+//! this crate only) and a small typed client for other crates' tests.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+/// What the simulator does with the next accepted `create-payout-invoice`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    /// Settles SUCCESS after the settle delay and posts the callback.
+    Success,
+    /// Settles FAILED after the settle delay (balance refunded, no callback).
+    Failed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_description: Option<String>,
+    },
+    /// Stays PENDING until settled through `/__sim/settle`.
+    Pending,
+    /// Becomes STATUS_PENDING_APPROVAL and stays so until settled through `/__sim/settle`.
+    StatusPendingApproval,
+    /// The create itself is refused with this code; nothing is recorded.
+    Refuse {
+        response_code: i64,
+        description: String,
+    },
+}
+
+/// A fault on a LeanX endpoint, consumed by the next matching calls.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum FaultKind {
+    /// Wait `ms`, then handle the call normally.
+    #[serde(rename = "latency")]
+    Latency { ms: u64 },
+    /// Answer 500 without handling the call (LeanX never got it).
+    #[serde(rename = "http_500_before")]
+    Http500Before,
+    /// Handle the call (a create is recorded), then answer 500 (the answer is lost).
+    #[serde(rename = "http_500_after")]
+    Http500After,
+    /// Handle the call, then never answer (connection held open).
+    #[serde(rename = "hang")]
+    Hang,
+    /// Close the connection without a response, before handling the call.
+    #[serde(rename = "drop_before")]
+    DropBefore,
+    /// Handle the call, then close the connection without a response.
+    #[serde(rename = "drop_after")]
+    DropAfter,
+    /// Handle the call, then answer 200 with a body that is not JSON.
+    #[serde(rename = "malformed_json")]
+    MalformedJson,
+    /// Answer an envelope with response_code 9999 without handling the call.
+    #[serde(rename = "unknown_code")]
+    UnknownCode,
+}
+
+/// How many calls a fault applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Times {
+    /// The next N matching calls.
+    Count(u32),
+    /// Every matching call until the faults are cleared.
+    Always,
+}
+
+// On the wire: a number, or the string "always".
+impl Serialize for Times {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Times::Count(n) => s.serialize_u32(*n),
+            Times::Always => s.serialize_str("always"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Times {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            N(u32),
+            S(String),
+        }
+        match Wire::deserialize(d)? {
+            Wire::N(n) => Ok(Times::Count(n)),
+            Wire::S(s) if s == "always" => Ok(Times::Always),
+            Wire::S(s) => Err(serde::de::Error::custom(format!(
+                "times must be a number or \"always\", not {s:?}"
+            ))),
+        }
+    }
+}
+
+/// Body of `POST /__sim/faults`. `endpoint` is a LeanX endpoint name or `*` for any.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultSpec {
+    pub endpoint: String,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// Absent means 1.
+    #[serde(default = "one_time")]
+    pub times: Times,
+}
+
+fn one_time() -> Times {
+    Times::Count(1)
+}
+
+/// Faults applied to every callback until changed or reset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackFaults {
+    /// Deliveries per settled payout (1 = normal; 3 = the same callback three times).
+    #[serde(default = "one")]
+    pub duplicate: u32,
+    /// Wait before each delivery.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Never send callbacks.
+    #[serde(default)]
+    pub drop: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for CallbackFaults {
+    fn default() -> Self {
+        CallbackFaults {
+            duplicate: 1,
+            delay_ms: 0,
+            drop: false,
+        }
+    }
+}
+
+/// One entry of the call log: a LeanX request received, or a callback delivery attempt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CallRecord {
+    pub seq: u64,
+    pub at: NaiveDateTime,
+    /// `request` or `callback`.
+    pub kind: String,
+    /// LeanX endpoint name (`create-payout-invoice`, ...); `callback` for deliveries.
+    pub endpoint: String,
+    #[serde(default)]
+    pub query: Option<String>,
+    /// The request (or callback) body as received; non-JSON bodies as a JSON string.
+    /// Kept raw so amounts stay exact. Headers (and so the auth token) are never stored.
+    #[serde(default)]
+    pub body: Option<Box<RawValue>>,
+    /// `pending` while in flight, then e.g. `answered 2000`, `refused 4566`,
+    /// `fault http_500_after`, `delivered 200`, `failed: ...`.
+    pub outcome: String,
+    #[serde(default)]
+    pub response_code: Option<i64>,
+    #[serde(default)]
+    pub fault: Option<String>,
+    #[serde(default)]
+    pub external_invoice_ref: Option<String>,
+    #[serde(default)]
+    pub invoice_no: Option<String>,
+    /// Callback deliveries: 1-based attempt number and the receiver's HTTP status.
+    #[serde(default)]
+    pub attempt: Option<u32>,
+    #[serde(default)]
+    pub http_status: Option<u16>,
+}
+
+impl CallRecord {
+    /// The body as a `serde_json::Value` (numbers become f64: use `body` for exact amounts).
+    pub fn body_json(&self) -> Option<serde_json::Value> {
+        self.body
+            .as_ref()
+            .and_then(|b| serde_json::from_str(b.get()).ok())
+    }
+}
+
+/// A payout as the simulator holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimPayout {
+    pub id: u64,
+    pub invoice_no: String,
+    pub external_invoice_ref: Option<String>,
+    /// Exact; a string on the control API.
+    pub amount: Decimal,
+    pub payout_service_id: i64,
+    pub recipient_name: String,
+    pub third_party_account_no: String,
+    pub recipient_reference: String,
+    pub client_callback_url: String,
+    pub virtual_pool_reference: String,
+    /// `PENDING`, `STATUS_PENDING_APPROVAL`, `SUCCESS` or `FAILED`.
+    pub transaction_status: String,
+    pub error_description: Option<String>,
+    pub bank_reference_no: Option<String>,
+    /// The scenario outcome chosen at create time.
+    pub outcome: Outcome,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Body of `POST /__sim/settle`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SettleRequest {
+    /// invoice_no or external_invoice_ref.
+    pub id: String,
+    /// `SUCCESS` or `FAILED`.
+    pub status: String,
+    #[serde(default)]
+    pub error_description: Option<String>,
+}
+
+/// Typed client for `/__sim/`. Every method fails on a transport error or a non-2xx answer.
+#[derive(Clone, Debug)]
+pub struct SimControl {
+    base: String,
+    http: reqwest::Client,
+}
+
+type Res<T> = Result<T, reqwest::Error>;
+
+impl SimControl {
+    /// `base_url` as given by `RunningSim::base_url()`, e.g. `http://127.0.0.1:4010`.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let base = base_url.into().trim_end_matches('/').to_string();
+        SimControl {
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/__sim/{}", self.base, path)
+    }
+
+    async fn post<T: Serialize + ?Sized>(&self, path: &str, body: &T) -> Res<reqwest::Response> {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await?
+            .error_for_status()
+    }
+
+    async fn get<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Res<T> {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
+    }
+
+    pub async fn health(&self) -> Res<()> {
+        self.get::<serde_json::Value>("health").await.map(drop)
+    }
+
+    /// Default outcome for payouts whose account has no outcome of its own.
+    pub async fn set_outcome(&self, outcome: Outcome) -> Res<()> {
+        self.post("outcome", &outcome).await.map(drop)
+    }
+
+    /// Outcome for payouts to one `third_party_account_no`.
+    pub async fn set_account_outcome(&self, account_no: &str, outcome: Outcome) -> Res<()> {
+        self.post(&format!("outcome/{}", enc(account_no)), &outcome)
+            .await
+            .map(drop)
+    }
+
+    pub async fn clear_account_outcome(&self, account_no: &str) -> Res<()> {
+        self.http
+            .delete(self.url(&format!("outcome/{}", enc(account_no))))
+            .send()
+            .await?
+            .error_for_status()
+            .map(drop)
+    }
+
+    pub async fn set_settle_delay(&self, delay: Duration) -> Res<()> {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.post("settle-delay", &serde_json::json!({ "ms": ms }))
+            .await
+            .map(drop)
+    }
+
+    /// `endpoint`: a LeanX endpoint name (`create-payout-invoice`) or `*`.
+    pub async fn inject_fault(&self, endpoint: &str, kind: FaultKind, times: Times) -> Res<()> {
+        let spec = FaultSpec {
+            endpoint: endpoint.to_string(),
+            kind,
+            times,
+        };
+        self.post("faults", &spec).await.map(drop)
+    }
+
+    pub async fn clear_faults(&self) -> Res<()> {
+        self.http
+            .delete(self.url("faults"))
+            .send()
+            .await?
+            .error_for_status()
+            .map(drop)
+    }
+
+    pub async fn set_callback_faults(&self, faults: CallbackFaults) -> Res<()> {
+        self.post("callback-faults", &faults).await.map(drop)
+    }
+
+    /// Force a payout (by invoice_no or external_invoice_ref) to `SUCCESS` or `FAILED`.
+    pub async fn settle(&self, id: &str, status: &str) -> Res<SimPayout> {
+        let req = SettleRequest {
+            id: id.to_string(),
+            status: status.to_string(),
+            error_description: None,
+        };
+        self.post("settle", &req).await?.json().await
+    }
+
+    /// Every LeanX request received and every callback attempt, oldest first.
+    pub async fn calls(&self) -> Res<Vec<CallRecord>> {
+        self.get("calls").await
+    }
+
+    /// Callback delivery attempts only.
+    pub async fn callbacks(&self) -> Res<Vec<CallRecord>> {
+        Ok(self
+            .calls()
+            .await?
+            .into_iter()
+            .filter(|c| c.kind == "callback")
+            .collect())
+    }
+
+    /// Requests received per LeanX endpoint name (faulted and refused ones included).
+    pub async fn counts(&self) -> Res<BTreeMap<String, u64>> {
+        self.get("counts").await
+    }
+
+    pub async fn count(&self, endpoint: &str) -> Res<u64> {
+        Ok(self.counts().await?.get(endpoint).copied().unwrap_or(0))
+    }
+
+    /// `create-payout-invoice` requests received carrying this external_invoice_ref.
+    pub async fn create_calls_for_ref(&self, external_invoice_ref: &str) -> Res<u64> {
+        let by_ref: BTreeMap<String, RefCounts> = self.get("counts/by-ref").await?;
+        Ok(by_ref.get(external_invoice_ref).map_or(0, |c| c.calls))
+    }
+
+    /// Payouts recorded with this external_invoice_ref (more than 1 = a double send).
+    pub async fn payouts_for_ref(&self, external_invoice_ref: &str) -> Res<u64> {
+        let by_ref: BTreeMap<String, RefCounts> = self.get("counts/by-ref").await?;
+        Ok(by_ref.get(external_invoice_ref).map_or(0, |c| c.payouts))
+    }
+
+    pub async fn payouts(&self) -> Res<Vec<SimPayout>> {
+        self.get("payouts").await
+    }
+
+    /// By invoice_no or external_invoice_ref (the latest with that ref).
+    pub async fn payout(&self, id: &str) -> Res<Option<SimPayout>> {
+        let resp = self
+            .http
+            .get(self.url(&format!("payouts/{}", enc(id))))
+            .send()
+            .await?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        resp.error_for_status()?.json().await.map(Some)
+    }
+
+    pub async fn set_balance(&self, prefund_balance: Decimal) -> Res<()> {
+        self.post(
+            "balance",
+            &serde_json::json!({ "prefund_balance": prefund_balance }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Back to the start state: payouts, balance, log, faults, outcomes, settle delay.
+    pub async fn reset(&self) -> Res<()> {
+        self.post("reset", &serde_json::json!({})).await.map(drop)
+    }
+}
+
+/// Per-ref counters of `GET /__sim/counts/by-ref`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RefCounts {
+    pub calls: u64,
+    pub payouts: u64,
+}
+
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
