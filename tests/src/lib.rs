@@ -1,0 +1,3 @@
+pub mod dynamodb;
+pub mod lambda_emulator;
+pub mod stack;
