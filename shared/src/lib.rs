@@ -4,6 +4,10 @@
 //! - [`leanx`]: the LeanX payout API client and callback verification (adapter).
 //! - [`store`]: payout state in DynamoDB behind a narrow trait (adapter).
 
+pub mod api;
+pub mod config;
 pub mod domain;
 pub mod leanx;
+pub mod runtime;
+pub mod service;
 pub mod store;

@@ -205,11 +205,16 @@ impl Payout {
         next
     }
 
-    /// Nothing changed at LeanX: ask again later, backing off.
-    pub fn checked(&self, now: DateTime<Utc>) -> Payout {
+    /// Nothing changed at LeanX: ask again later, backing off, but never past `deadline` (when
+    /// a PENDING payout's grace period ends), so that a verdict is never late.
+    pub fn checked(&self, now: DateTime<Utc>, deadline: Option<DateTime<Utc>>) -> Payout {
         let mut next = self.bumped(now);
         next.check_attempts = self.check_attempts.saturating_add(1);
-        next.next_check_at = Some(now + next_check_delay(next.check_attempts));
+        let backed_off = now + next_check_delay(next.check_attempts);
+        next.next_check_at = Some(match deadline {
+            Some(deadline) if deadline > now => backed_off.min(deadline),
+            _ => backed_off,
+        });
         next
     }
 
@@ -600,10 +605,20 @@ mod tests {
     }
 
     #[test]
+    fn checks_are_never_scheduled_past_the_grace_deadline() {
+        let p = payout(Pending);
+        let deadline = p.created_at + Duration::seconds(10);
+        let next = p.checked(p.created_at, Some(deadline));
+        assert_eq!(next.next_check_at, Some(deadline));
+        let late = p.checked(deadline + Duration::seconds(1), Some(deadline));
+        assert_eq!(late.next_check_at, Some(deadline + Duration::seconds(61)));
+    }
+
+    #[test]
     fn checked_backs_off() {
         let p = payout(Processing);
-        let once = p.checked(p.created_at);
-        let twice = once.checked(p.created_at);
+        let once = p.checked(p.created_at, None);
+        let twice = once.checked(p.created_at, None);
         assert_eq!(twice.check_attempts, 2);
         assert_eq!(
             twice.next_check_at,

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The whole local stack, in one command (README: `make dev`):
+#   local DynamoDB (moto, from PyPI) -> the payouts table -> the LeanX simulator on :4010
+#   -> `cargo lambda watch` serving API.md's routes on http://127.0.0.1:9000
+#   -> the reconciler invoked every RECONCILE_EVERY seconds, as EventBridge would.
+# Ctrl-C stops everything it started. Installs what is missing (cargo-lambda, moto) first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PORT=${PORT:-9000}
+SIM_PORT=${SIM_PORT:-4010}
+DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
+RECONCILE_EVERY=${RECONCILE_EVERY:-10}
+
+scripts/dynamodb-local.sh install
+scripts/install-cargo-lambda.sh
+export PATH="$PWD/.venv/bin:$PATH"
+mkdir -p .run
+
+started_dynamodb=0
+scripts/dynamodb-local.sh endpoint >/dev/null 2>&1 || started_dynamodb=1
+cleanup() {
+  trap - EXIT INT TERM
+  echo "stopping the local stack" >&2
+  # Everything started below runs in this script's process group.
+  kill 0 2>/dev/null || true
+  [ "$started_dynamodb" = 1 ] && scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT INT TERM
+endpoint=$(scripts/dynamodb-local.sh start --port "$DYNAMODB_PORT" | tail -n 1)
+
+# Local credentials, shared by the simulator and the functions. Not secrets: local only.
+cat > .run/dev.env <<ENV
+TABLE_NAME=payouts
+AWS_ENDPOINT_URL_DYNAMODB=$endpoint
+AWS_ACCESS_KEY_ID=local
+AWS_SECRET_ACCESS_KEY=local
+AWS_REGION=us-east-1
+AWS_EC2_METADATA_DISABLED=true
+LEANX_BASE_URL=http://127.0.0.1:$SIM_PORT
+LEANX_AUTH_TOKEN=LP-DEV00001-MM|6f1c2a0e-8b9d-4c3e-a1f2-0d9e8c7b6a50|d3v0nly
+LEANX_HASH_KEY=local-dev-hash-key
+LEANX_VIRTUAL_POOL_REFERENCE=VA-SIM-POOL-PAYOUT
+LEANX_SIGN_REQUESTS=true
+CALLBACK_URL=http://127.0.0.1:$PORT/callbacks/leanx
+PAYOUT_GRACE_PERIOD_SECONDS=60
+REFRESH_AFTER_SECONDS=2
+RUST_LOG=info
+ENV
+set -a; . .run/dev.env; set +a
+
+echo "building the workspace (cargo lambda watch would otherwise compile on the first request)" >&2
+cargo build --workspace --bins
+cargo run -q -p payouts-admin -- create-table
+
+target/debug/leanx-sim --addr "127.0.0.1:$SIM_PORT" --settle-delay-ms 2000 --require-signature >.run/leanx-sim.log 2>&1 &
+cargo lambda watch -a 127.0.0.1 -P "$PORT" --env-file .run/dev.env >.run/watch.log 2>&1 &
+
+for _ in $(seq 1 120); do
+  curl -s -o /dev/null "http://127.0.0.1:$PORT/" && curl -s -o /dev/null "http://127.0.0.1:$SIM_PORT/__sim/counts" && break
+  sleep 1
+done
+
+( while sleep "$RECONCILE_EVERY"; do
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$PORT/2015-03-31/functions/reconcile-payouts/invocations" \
+      -d '{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}' || true
+  done ) &
+
+cat <<MSG
+
+leanx-payouts is running locally:
+  API (cargo lambda watch)   http://127.0.0.1:$PORT      logs: .run/watch.log
+  LeanX simulator            http://127.0.0.1:$SIM_PORT  logs: .run/leanx-sim.log
+  DynamoDB (moto)            $endpoint  table: payouts
+  reconciler                 every ${RECONCILE_EVERY}s
+
+Pay out RM 13.00 (settles after 2 s; the simulator then calls back):
+  curl -s -X POST http://127.0.0.1:$PORT/payouts -H 'content-type: application/json' \\
+    -d '{"external_invoice_ref":"INV-DEMO-1","payout_service_id":23,"amount":"13.00","recipient_name":"John Doe","third_party_account_no":"8011408168","recipient_reference":"Salary Nov"}'
+  curl -s http://127.0.0.1:$PORT/payouts/INV-DEMO-1
+
+A payout LeanX fails (no callback; the reconciler finds it):
+  curl -s -X POST http://127.0.0.1:$SIM_PORT/__sim/outcome/9999900000 -H 'content-type: application/json' \\
+    -d '{"outcome":"FAILED","error_description":"ACCOUNT CLOSED"}'
+  curl -s -X POST http://127.0.0.1:$PORT/payouts -H 'content-type: application/json' \\
+    -d '{"external_invoice_ref":"INV-DEMO-2","payout_service_id":23,"amount":"5.00","recipient_name":"Jane Doe","third_party_account_no":"9999900000","recipient_reference":"Refund"}'
+  sleep $((RECONCILE_EVERY + 3)); curl -s http://127.0.0.1:$PORT/payouts/INV-DEMO-2
+
+Press Ctrl-C to stop everything.
+MSG
+wait

@@ -1,0 +1,182 @@
+//! What clients see: the payout resource, and every error mapped to HTTP in one place.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::domain::{Failure, Payout, PayoutStatus, ValidationError};
+use crate::store::StoreError;
+
+/// API.md's payout resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PayoutView {
+    pub external_invoice_ref: String,
+    pub status: PayoutStatus,
+    pub amount: String,
+    pub currency: &'static str,
+    pub payout_service_id: u32,
+    pub recipient_name: String,
+    pub third_party_account_no: String,
+    pub recipient_reference: String,
+    pub invoice_no: Option<String>,
+    pub failure: Option<Failure>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn millis(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl From<&Payout> for PayoutView {
+    fn from(p: &Payout) -> Self {
+        PayoutView {
+            external_invoice_ref: p.external_invoice_ref.to_string(),
+            status: p.status,
+            amount: p.amount.to_client_string(),
+            currency: "MYR",
+            payout_service_id: p.payout_service_id,
+            recipient_name: p.recipient_name.clone(),
+            third_party_account_no: p.third_party_account_no.clone(),
+            recipient_reference: p.recipient_reference.clone(),
+            invoice_no: p.invoice_no.clone(),
+            failure: p.failure.clone(),
+            created_at: millis(p.created_at),
+            updated_at: millis(p.updated_at),
+        }
+    }
+}
+
+/// Every refusal the service makes, with its HTTP status and API.md error code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidRequest(ValidationError),
+    #[error("body must be at most 16 KiB")]
+    PayloadTooLarge,
+    #[error("a different request was already made with this external_invoice_ref")]
+    IdempotencyConflict,
+    #[error("the first request with this external_invoice_ref is still in progress")]
+    RequestInProgress { retry_after_seconds: u64 },
+    #[error("no payout with this external_invoice_ref")]
+    NotFound,
+    #[error("callback signature invalid")]
+    Unauthorized,
+    /// Storage failed: nothing is known to have changed; the client may retry the same request.
+    #[error("the payout store is unavailable; retry the same request")]
+    Unavailable(#[source] StoreError),
+}
+
+impl ApiError {
+    pub fn status_code(&self) -> u16 {
+        match self {
+            ApiError::InvalidRequest(_) => 400,
+            ApiError::Unauthorized => 401,
+            ApiError::NotFound => 404,
+            ApiError::IdempotencyConflict | ApiError::RequestInProgress { .. } => 409,
+            ApiError::PayloadTooLarge => 413,
+            ApiError::Unavailable(_) => 503,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::IdempotencyConflict => "idempotency_conflict",
+            ApiError::RequestInProgress { .. } => "request_in_progress",
+            ApiError::NotFound => "not_found",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Unavailable(_) => "service_unavailable",
+        }
+    }
+
+    /// `{ "error": { "code", "message", "field"? } }`. Messages are ours, never a secret.
+    pub fn body(&self) -> serde_json::Value {
+        let mut error = serde_json::json!({ "code": self.code(), "message": self.to_string() });
+        if let ApiError::InvalidRequest(ValidationError {
+            field: Some(field), ..
+        }) = self
+        {
+            error["field"] = serde_json::Value::String(field.clone());
+        }
+        serde_json::json!({ "error": error })
+    }
+
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            ApiError::RequestInProgress {
+                retry_after_seconds,
+            } => {
+                vec![("retry-after", retry_after_seconds.to_string())]
+            }
+            ApiError::Unavailable(_) => vec![("retry-after", "1".into())],
+            _ => vec![],
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Unavailable(e)
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError::InvalidRequest(e)
+    }
+}
+
+/// A successful answer: status code, extra headers, JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: serde_json::Value,
+}
+
+impl ApiResponse {
+    pub fn payout(status: u16, payout: &Payout) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: vec![],
+            body: serde_json::to_value(PayoutView::from(payout)).unwrap_or_default(),
+        }
+    }
+}
+
+/// Logs show only the last four digits of an account number (API.md).
+pub fn mask_account(account: &str) -> String {
+    let keep = account.len().saturating_sub(4);
+    format!("{}{}", "*".repeat(keep), &account[keep..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_carry_status_code_and_field() {
+        let e = ApiError::InvalidRequest(ValidationError::field(
+            "amount",
+            "amount must be greater than 0",
+        ));
+        assert_eq!(e.status_code(), 400);
+        assert_eq!(
+            e.body(),
+            serde_json::json!({"error": {"code": "invalid_request", "message": "amount must be greater than 0", "field": "amount"}})
+        );
+        let e = ApiError::RequestInProgress {
+            retry_after_seconds: 3,
+        };
+        assert_eq!((e.status_code(), e.code()), (409, "request_in_progress"));
+        assert_eq!(e.headers(), vec![("retry-after", "3".to_string())]);
+        assert!(ApiError::NotFound.body()["error"].get("field").is_none());
+    }
+
+    #[test]
+    fn account_numbers_are_masked_to_last_four() {
+        assert_eq!(mask_account("8011408168"), "******8168");
+        assert_eq!(mask_account("123"), "123");
+    }
+}
