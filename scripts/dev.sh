@@ -19,14 +19,28 @@ mkdir -p .run
 
 started_dynamodb=0
 scripts/dynamodb-local.sh endpoint >/dev/null 2>&1 || started_dynamodb=1
+# Each component runs in a session of its own (setsid), so that stopping it also stops what it
+# started (cargo lambda watch runs the functions as its children); a non-interactive shell's
+# background jobs would ignore Ctrl-C otherwise.
+groups=()
+start() {
+  local log=$1
+  shift
+  setsid "$@" >"$log" 2>&1 &
+  groups+=("$!")
+}
 cleanup() {
   trap - EXIT INT TERM
   echo "stopping the local stack" >&2
-  # Everything started below runs in this script's process group.
-  kill 0 2>/dev/null || true
-  [ "$started_dynamodb" = 1 ] && scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true
+  for group in "${groups[@]}"; do
+    kill -TERM -- "-$group" 2>/dev/null || true
+  done
+  if [ "$started_dynamodb" = 1 ]; then
+    scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true
+  fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 endpoint=$(scripts/dynamodb-local.sh start --port "$DYNAMODB_PORT" | tail -n 1)
 
 # Local credentials, shared by the simulator and the functions. Not secrets: local only.
@@ -38,7 +52,7 @@ AWS_SECRET_ACCESS_KEY=local
 AWS_REGION=us-east-1
 AWS_EC2_METADATA_DISABLED=true
 LEANX_BASE_URL=http://127.0.0.1:$SIM_PORT
-LEANX_AUTH_TOKEN=LP-DEV00001-MM|6f1c2a0e-8b9d-4c3e-a1f2-0d9e8c7b6a50|d3v0nly
+LEANX_AUTH_TOKEN='LP-DEV00001-MM|6f1c2a0e-8b9d-4c3e-a1f2-0d9e8c7b6a50|d3v0nly'
 LEANX_HASH_KEY=local-dev-hash-key
 LEANX_VIRTUAL_POOL_REFERENCE=VA-SIM-POOL-PAYOUT
 LEANX_SIGN_REQUESTS=true
@@ -53,18 +67,29 @@ echo "building the workspace (cargo lambda watch would otherwise compile on the 
 cargo build --workspace --bins
 cargo run -q -p payouts-admin -- create-table
 
-target/debug/leanx-sim --addr "127.0.0.1:$SIM_PORT" --settle-delay-ms 2000 --require-signature >.run/leanx-sim.log 2>&1 &
-cargo lambda watch -a 127.0.0.1 -P "$PORT" --env-file .run/dev.env >.run/watch.log 2>&1 &
+start .run/leanx-sim.log target/debug/leanx-sim --addr "127.0.0.1:$SIM_PORT" --settle-delay-ms 2000 --require-signature
+start .run/watch.log cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file .run/dev.env
 
+up=0
 for _ in $(seq 1 120); do
-  curl -s -o /dev/null "http://127.0.0.1:$PORT/" && curl -s -o /dev/null "http://127.0.0.1:$SIM_PORT/__sim/counts" && break
+  # A lookup of a ref nobody uses: a 404 from get-payout means the router and functions are up.
+  if curl -s -o /dev/null "http://127.0.0.1:$PORT/payouts/startup-probe" && curl -s -o /dev/null "http://127.0.0.1:$SIM_PORT/__sim/health"; then
+    up=1
+    break
+  fi
   sleep 1
 done
+if [ "$up" != 1 ]; then
+  echo "the local stack did not come up; last lines of its logs:" >&2
+  tail -n 20 .run/watch.log .run/leanx-sim.log >&2
+  exit 1
+fi
 
-( while sleep "$RECONCILE_EVERY"; do
-    curl -s -o /dev/null -X POST "http://127.0.0.1:$PORT/2015-03-31/functions/reconcile-payouts/invocations" \
-      -d '{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}' || true
-  done ) &
+# The schedule: what EventBridge does every minute when deployed, here every RECONCILE_EVERY s.
+start .run/reconciler.log bash -c "while sleep $RECONCILE_EVERY; do
+    curl -s -X POST http://127.0.0.1:$PORT/2015-03-31/functions/reconcile-payouts/invocations \
+      -d '{\"source\":\"aws.events\",\"detail-type\":\"Scheduled Event\",\"detail\":{}}'; echo
+  done"
 
 cat <<MSG
 

@@ -24,4 +24,8 @@ echo "local DynamoDB at $endpoint"
 
 # The end-to-end tests run the real function binaries as Lambda processes.
 cargo build --workspace --bins
-cargo test --workspace "$@"
+mkdir -p .run
+cargo test --workspace "$@" 2>&1 | tee .run/test.log
+# One closing line for the whole run (cargo prints one per test binary, the last often a
+# doc-test binary with nothing in it).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' .run/test.log
