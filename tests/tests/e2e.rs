@@ -61,6 +61,15 @@ async fn happy_path_create_callback_succeeded_and_lookup_agrees() {
     assert_eq!(looked_up.body["status"], "SUCCEEDED");
     assert_eq!(looked_up.body["invoice_no"], invoice_no);
     assert_eq!(stack.sim().count("create-payout-invoice").await.unwrap(), 1);
+    let alarms: Vec<_> = stack
+        .logs()
+        .into_iter()
+        .filter(|l| l.contains("\"level\":\"ERROR\""))
+        .collect();
+    assert!(
+        alarms.is_empty(),
+        "a clean payout raised errors: {alarms:?}"
+    );
 }
 
 #[tokio::test]

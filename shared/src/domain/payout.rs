@@ -393,13 +393,15 @@ pub fn decide(current: &Payout, event: &PayoutEvent) -> Decision {
             cause,
         });
     }
-    if current.status.is_final() {
+    // Only an opposite outcome contradicts a final payout. Non-final news about a settled one is
+    // merely late: the success callback often overtakes the create's own "accepted" write.
+    if current.status.is_final() && to.is_final() {
         return Decision::Contradiction {
             stored: current.status,
             reported,
         };
     }
-    // An open payout told it is still open (PROCESSING told "pending"): nothing to do.
+    // Late news, or an open payout told it is still open (PROCESSING told "pending").
     Decision::NoChange
 }
 
@@ -523,6 +525,31 @@ mod tests {
                 reported: "SUCCESS"
             }
         );
+    }
+
+    #[test]
+    fn late_acceptance_of_a_settled_payout_is_no_change() {
+        for status in [Succeeded, Failed] {
+            assert_eq!(
+                decide(&payout(status), &all_events()[0]),
+                Decision::NoChange
+            );
+            assert_eq!(
+                decide(&payout(status), &all_events()[5]),
+                Decision::NoChange
+            );
+        }
+    }
+
+    #[test]
+    fn failure_reported_for_a_succeeded_payout_is_a_contradiction() {
+        assert!(matches!(
+            decide(&payout(Succeeded), &all_events()[4]),
+            Decision::Contradiction {
+                stored: Succeeded,
+                ..
+            }
+        ));
     }
 
     #[test]
