@@ -728,3 +728,38 @@ fn item_bytes(value: &AttributeValue) -> usize {
         _ => 0,
     }
 }
+
+#[tokio::test]
+async fn a_create_retried_after_it_landed_is_still_ours() {
+    let (store, _, _) = fresh_store().await;
+    let claim = pending("INV-RETRY", "only-request", now());
+    create(&store, &claim).await;
+    // What the SDK's automatic retry does when the first answer was lost.
+    assert_eq!(
+        store.create_pending(&claim).await.expect("create"),
+        CreateOutcome::Created
+    );
+}
+
+#[tokio::test]
+async fn a_save_retried_after_it_landed_is_still_saved() {
+    let (store, _, _) = fresh_store().await;
+    let at = now();
+    let claim = pending("INV-RETRY-SAVE", "only-request", at);
+    create(&store, &claim).await;
+    let sending = claim.start_send(at, CLAIM_TTL);
+    assert_eq!(
+        store.save(&claim, &sending).await.expect("save"),
+        SaveOutcome::Saved
+    );
+    assert_eq!(
+        store.save(&claim, &sending).await.expect("save"),
+        SaveOutcome::Saved
+    );
+    // Another writer's change from the same read is still stale.
+    let other = claim.take_over("someone-else".into(), at, CLAIM_TTL);
+    assert!(matches!(
+        store.save(&claim, &other).await.expect("save"),
+        SaveOutcome::Stale(Some(stored)) if stored == sending
+    ));
+}

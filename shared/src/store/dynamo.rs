@@ -227,6 +227,11 @@ impl PayoutStore for DynamoPayoutStore {
                     _ => None,
                 };
                 match existing {
+                    // Our own put landed and its answer was lost; the SDK's retry then failed the
+                    // condition against it. The claim (unique owner, exact timestamps) is ours.
+                    Some(item) if payout_from_item(item.clone())? == *payout => {
+                        Ok(CreateOutcome::Created)
+                    }
                     Some(item) => Ok(CreateOutcome::Exists(payout_from_item(item)?)),
                     // Only a server without ALL_OLD support gets here: read it instead.
                     None => match self.get(&payout.external_invoice_ref).await? {
@@ -281,9 +286,11 @@ impl PayoutStore for DynamoPayoutStore {
                     _ => None,
                 };
                 // No item back means none is stored (ALL_OLD returns whatever was there).
-                Ok(SaveOutcome::Stale(
-                    stored.map(payout_from_item).transpose()?,
-                ))
+                match stored.map(payout_from_item).transpose()? {
+                    // Our own write landed and its answer was lost before the SDK retried it.
+                    Some(stored) if stored == *next => Ok(SaveOutcome::Saved),
+                    stored => Ok(SaveOutcome::Stale(stored)),
+                }
             }
             Err(e) => Err(unavailable("PutItem (save)", &e)),
         }
