@@ -199,13 +199,21 @@ async fn leanx(
         if latency > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
         }
-        handlers::process(&sh, &method, &endpoint, &headers, query.as_deref(), &bytes)
+        let processed =
+            handlers::process(&sh, &method, &endpoint, &headers, query.as_deref(), &bytes);
+        // Scheduled here, in the detached task, so that a client that gave up (timeout,
+        // reset) still leaves a payout LeanX recorded to settle, as real LeanX would. If the
+        // answer is never written, the dropped sender releases the settlement.
+        let (written_tx, written_rx) = oneshot::channel();
+        if let Some(c) = &processed.created {
+            sh.schedule_settlement(c.invoice_no.clone(), c.outcome.clone(), c.delay, written_rx);
+        }
+        (processed, written_tx)
     });
-    let Ok(Some(processed)) = task.await else {
+    let Ok(Some((processed, written_tx))) = task.await else {
         return Err(DropConnection);
     };
 
-    let (written_tx, written_rx) = oneshot::channel();
     let mut finished = end(
         if processed.code == code::SUCCESS {
             format!("answered {}", processed.code)
@@ -216,8 +224,7 @@ async fn leanx(
         &fault_name,
     );
     if let Some(c) = processed.created {
-        finished.invoice_no = Some(c.invoice_no.clone());
-        shared.schedule_settlement(c.invoice_no, c.outcome, c.delay, written_rx);
+        finished.invoice_no = Some(c.invoice_no);
     }
 
     // Faults applied after LeanX handled the call: the answer is lost or mangled.

@@ -845,6 +845,34 @@ async fn fault_latency_delays_then_answers() {
 }
 
 #[tokio::test]
+async fn a_payout_whose_client_gave_up_still_settles() {
+    let s = start().await;
+    s.ctl
+        .inject_fault(
+            "create-payout-invoice",
+            FaultKind::Latency { ms: 300 },
+            Times::Count(1),
+        )
+        .await
+        .unwrap();
+    let impatient = s
+        .post("create-payout-invoice")
+        .timeout(Duration::from_millis(100))
+        .header("content-type", "application/json")
+        .body(create_body(
+            "INV-GAVE-UP",
+            "1.00",
+            ACCOUNT,
+            "http://127.0.0.1:9/cb",
+        ))
+        .send()
+        .await;
+    assert!(impatient.is_err(), "the client timed out");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    s.wait_status("INV-GAVE-UP", "SUCCESS").await;
+}
+
+#[tokio::test]
 async fn fault_http_500_before_records_nothing() {
     let s = start().await;
     s.ctl
