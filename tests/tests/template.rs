@@ -1,0 +1,607 @@
+//! template.yaml against the code: least privilege, the one table schema, the configuration
+//! names of docs/api.md, and the routes. Reads the template as plain YAML (it is written with
+//! long-form intrinsics only), so no AWS tool is needed; `scripts/check-template.sh` runs
+//! cfn-lint and `sam validate` on top.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use leanx_payouts::store::schema;
+use serde_json::Value;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
+}
+
+fn template_text() -> String {
+    std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml is readable")
+}
+
+fn template() -> Value {
+    serde_norway::from_str(&template_text()).expect("template.yaml is plain YAML")
+}
+
+fn resources(t: &Value) -> &serde_json::Map<String, Value> {
+    t["Resources"].as_object().expect("Resources is a map")
+}
+
+fn of_type<'a>(t: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    resources(t)
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .map(|(name, r)| (name.as_str(), r))
+        .collect()
+}
+
+/// `X` or `[X, ...]` as a list.
+fn one_or_many(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => vec![],
+        other => vec![other],
+    }
+}
+
+/// Every IAM policy statement anywhere in the template (roles, inline policies, topic
+/// policies...), with the logical id of the resource holding it.
+fn statements(t: &Value) -> Vec<(&str, &Value)> {
+    fn walk<'a>(owner: &'a str, v: &'a Value, out: &mut Vec<(&'a str, &'a Value)>) {
+        match v {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    if key == "Statement" {
+                        out.extend(one_or_many(child).into_iter().map(|s| (owner, s)));
+                    } else {
+                        walk(owner, child, out);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(owner, i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (name, resource) in resources(t) {
+        walk(name, resource, &mut out);
+    }
+    out
+}
+
+/// The four functions by binary name: (logical id, resource).
+fn functions(t: &Value) -> BTreeMap<String, (&str, &Value)> {
+    of_type(t, "AWS::Serverless::Function")
+        .into_iter()
+        .map(|(name, f)| {
+            let binary = f["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} names no Binary"))
+                .to_owned();
+            (binary, (name, f))
+        })
+        .collect()
+}
+
+/// The stream-level wildcard Lambda needs to write its own log group (stream names are chosen
+/// at run time): the only `*` the template may hold in a Resource.
+fn own_log_streams(log_group: &str) -> String {
+    format!(
+        "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{log_group}}}:log-stream:*"
+    )
+}
+
+/// What a statement's Resource entry points at.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Target {
+    Table,
+    Index(String),
+    LeanxSecret,
+    LogStreams(String),
+}
+
+fn target(resource: &Value) -> Target {
+    if resource["Fn::GetAtt"] == serde_json::json!(["PayoutsTable", "Arn"]) {
+        return Target::Table;
+    }
+    if resource["Ref"] == "LeanxSecret" {
+        return Target::LeanxSecret;
+    }
+    if let Some(sub) = resource["Fn::Sub"].as_str() {
+        if let Some(index) = sub.strip_prefix("${PayoutsTable.Arn}/index/") {
+            assert!(
+                !index.is_empty() && !index.contains(['*', '/', '$']),
+                "index resource {sub}"
+            );
+            return Target::Index(index.to_owned());
+        }
+        if let Some(group) = sub
+            .split("log-group:${")
+            .nth(1)
+            .and_then(|rest| rest.split('}').next())
+        {
+            if sub == own_log_streams(group) {
+                return Target::LogStreams(group.to_owned());
+            }
+        }
+    }
+    panic!(
+        "unrecognised IAM resource {resource}: name the table, an index, the secret or the function's own log group"
+    )
+}
+
+fn resource_strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(resource_strings).collect(),
+        Value::Object(map) => map.values().flat_map(resource_strings).collect(),
+        _ => vec![],
+    }
+}
+
+#[test]
+fn no_wildcard_action_or_resource() {
+    let t = template();
+    let all = statements(&t);
+    assert!(all.len() >= 4, "no IAM statement found");
+    for (owner, statement) in all {
+        for forbidden in ["NotAction", "NotResource", "NotPrincipal"] {
+            assert!(
+                statement.get(forbidden).is_none(),
+                "{owner}: {forbidden} grants by exclusion"
+            );
+        }
+        for action in one_or_many(&statement["Action"]) {
+            let action = action.as_str().expect("an action is a string");
+            assert!(!action.contains('*'), "{owner}: wildcard action {action}");
+        }
+        if let Some(principal) = statement.get("Principal") {
+            assert!(
+                !resource_strings(principal).iter().any(|p| p.contains('*')),
+                "{owner}: wildcard principal"
+            );
+        }
+        for resource in one_or_many(&statement["Resource"]) {
+            for text in resource_strings(resource) {
+                if text.contains('*') {
+                    // Only a function's own log streams, exactly (see own_log_streams).
+                    assert!(
+                        matches!(target(resource), Target::LogStreams(_)),
+                        "{owner}: wildcard resource {text}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_function_has_its_own_role_and_no_managed_policy() {
+    let t = template();
+    for (binary, (name, f)) in functions(&t) {
+        let props = &f["Properties"];
+        assert!(
+            props.get("Policies").is_none(),
+            "{binary}: SAM Policies add AWSLambdaBasicExecutionRole (Resource *); use the role"
+        );
+        let role = props["Role"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: Role must be Fn::GetAtt [<its role>, Arn]"));
+        let role_resource = &t["Resources"][role];
+        assert_eq!(role_resource["Type"], "AWS::IAM::Role", "{binary}");
+        assert!(
+            role_resource["Properties"]
+                .get("ManagedPolicyArns")
+                .is_none(),
+            "{binary}: managed policies are not least privilege"
+        );
+        let trust = &role_resource["Properties"]["AssumeRolePolicyDocument"]["Statement"];
+        for s in one_or_many(trust) {
+            assert_eq!(
+                s["Principal"]["Service"], "lambda.amazonaws.com",
+                "{binary}"
+            );
+            assert_eq!(s["Action"], "sts:AssumeRole", "{binary}");
+        }
+    }
+    let roles: Vec<&str> = functions(&t)
+        .values()
+        .map(|(_, f)| f["Properties"]["Role"]["Fn::GetAtt"][0].as_str().unwrap())
+        .collect();
+    let distinct: BTreeSet<&str> = roles.iter().copied().collect();
+    assert_eq!(distinct.len(), roles.len(), "functions share a role");
+}
+
+/// Exactly the calls each function's code makes. Derived from shared/src/service.rs (which
+/// store methods each use case calls) and shared/src/store/dynamo.rs (which DynamoDB call each
+/// method makes):
+///
+/// - `create_pending`: PutItem (conditional); on a server that returns no old item, `get`.
+/// - `save`: PutItem (conditional). `record_unmatched_callback`: PutItem.
+/// - `get`: GetItem. `find_by_invoice_no`: Query on `by_invoice_no`, then `get`.
+/// - `due_for_check`: Query on `due_for_check` (projects whole payouts; no GetItem).
+/// - `unmatched_callbacks` (Query on the table): payouts-admin only, never a function.
+///
+/// Every function reads the LeanX secret at start (`config::load_credentials`) and writes its
+/// own log group.
+fn expected_grants(own_log_group: &str, binary: &str) -> BTreeSet<(String, Target)> {
+    let table = |action: &str| (format!("dynamodb:{action}"), Target::Table);
+    let query = |index: &str| ("dynamodb:Query".to_owned(), Target::Index(index.to_owned()));
+    let mut grants: BTreeSet<(String, Target)> = match binary {
+        // create_payout: create_pending (PutItem, GetItem fallback); claim_existing,
+        // start_send, apply_event, release_unsent: save (PutItem).
+        "create-payout" => [table("PutItem"), table("GetItem")].into(),
+        // get_payout: get (GetItem); apply_event after a refresh: save (PutItem).
+        "get-payout" => [table("GetItem"), table("PutItem")].into(),
+        // take_callback: get, find_by_invoice_no (Query by_invoice_no + GetItem),
+        // record_unmatched_callback and apply_event (PutItem).
+        "leanx-callback" => [
+            table("GetItem"),
+            table("PutItem"),
+            query(schema::BY_INVOICE_NO),
+        ]
+        .into(),
+        // reconcile: due_for_check (Query due_for_check); apply_event, back_off (PutItem).
+        "reconcile-payouts" => [table("PutItem"), query(schema::DUE_FOR_CHECK)].into(),
+        other => panic!("unexpected function {other}"),
+    };
+    grants.insert((
+        "secretsmanager:GetSecretValue".to_owned(),
+        Target::LeanxSecret,
+    ));
+    for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
+        grants.insert((
+            action.to_owned(),
+            Target::LogStreams(own_log_group.to_owned()),
+        ));
+    }
+    grants
+}
+
+#[test]
+fn each_function_holds_exactly_the_actions_its_code_calls() {
+    let t = template();
+    let fns = functions(&t);
+    assert_eq!(
+        fns.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "create-payout",
+            "get-payout",
+            "leanx-callback",
+            "reconcile-payouts"
+        ]
+    );
+    for (binary, (name, f)) in &fns {
+        let role = f["Properties"]["Role"]["Fn::GetAtt"][0].as_str().unwrap();
+        let log_group = f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: LoggingConfig.LogGroup must Ref its log group"));
+        assert_eq!(
+            t["Resources"][log_group]["Type"], "AWS::Logs::LogGroup",
+            "{binary}"
+        );
+        let mut held = BTreeSet::new();
+        for (owner, statement) in statements(&t) {
+            if owner != role || statement["Principal"].is_object() {
+                continue;
+            }
+            assert_eq!(statement["Effect"], "Allow", "{binary}: {statement}");
+            for action in one_or_many(&statement["Action"]) {
+                for resource in one_or_many(&statement["Resource"]) {
+                    held.insert((action.as_str().unwrap().to_owned(), target(resource)));
+                }
+            }
+        }
+        let expected = expected_grants(log_group, binary);
+        let extra: Vec<_> = held.difference(&expected).collect();
+        let missing: Vec<_> = expected.difference(&held).collect();
+        assert!(
+            extra.is_empty(),
+            "{binary} holds actions its code does not call: {extra:?}"
+        );
+        assert!(
+            missing.is_empty(),
+            "{binary} lacks actions its code calls: {missing:?}"
+        );
+    }
+    // No other role or policy in the template grants anything.
+    let roles: BTreeSet<&str> = fns
+        .values()
+        .map(|(_, f)| f["Properties"]["Role"]["Fn::GetAtt"][0].as_str().unwrap())
+        .collect();
+    for (owner, statement) in statements(&t) {
+        assert!(
+            roles.contains(owner),
+            "{owner} holds a statement no test covers: {statement}"
+        );
+    }
+}
+
+/// The schema test promised by the DynamoDB issue: the deployed table is the one the code
+/// creates locally (`schema::TABLE`).
+#[test]
+fn the_table_is_the_one_schema() {
+    let t = template();
+    let tables = of_type(&t, "AWS::DynamoDB::Table");
+    assert_eq!(tables.len(), 1, "exactly one table");
+    let (name, table) = tables[0];
+    assert_eq!(name, "PayoutsTable");
+    let props = &table["Properties"];
+    let described = schema::describe();
+    let described = described.as_object().unwrap();
+    for (key, value) in described {
+        assert_eq!(
+            &props[key], value,
+            "template.yaml's {key} differs from shared/src/store/schema.rs"
+        );
+    }
+    // Nothing else that shapes the data: no stream, TTL or extra attribute defined elsewhere.
+    let allowed: BTreeSet<&str> = described
+        .keys()
+        .map(String::as_str)
+        .chain([
+            "PointInTimeRecoverySpecification",
+            "DeletionProtectionEnabled",
+            "SSESpecification",
+            "Tags",
+        ])
+        .collect();
+    for key in props.as_object().unwrap().keys() {
+        assert!(
+            allowed.contains(key.as_str()),
+            "table property {key} is not in the schema"
+        );
+    }
+    assert_eq!(
+        props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(props["DeletionProtectionEnabled"], true);
+    assert_eq!(props["SSESpecification"]["SSEEnabled"], true);
+    assert_eq!(table["DeletionPolicy"], "Retain");
+}
+
+/// The names in docs/api.md's configuration table.
+fn documented_settings() -> BTreeSet<String> {
+    let doc = std::fs::read_to_string(repo_root().join("docs/api.md")).unwrap();
+    let section = doc
+        .split("## Configuration (environment)")
+        .nth(1)
+        .expect("docs/api.md has a configuration section");
+    let mut names = BTreeSet::new();
+    for line in section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+    {
+        let first_cell = line.split('|').nth(1).unwrap_or("");
+        for (i, part) in first_cell.split('`').enumerate() {
+            if i % 2 == 1 {
+                names.insert(part.to_owned());
+            }
+        }
+    }
+    assert!(names.contains("TABLE_NAME") && names.contains("LEANX_SECRET_ARN"));
+    names
+}
+
+/// Each function's environment: the globals merged with its own, as SAM does.
+fn environments(t: &Value) -> BTreeMap<String, serde_json::Map<String, Value>> {
+    let globals = t["Globals"]["Function"]["Environment"]["Variables"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    functions(t)
+        .into_iter()
+        .map(|(binary, (_, f))| {
+            let mut env = globals.clone();
+            if let Some(own) = f["Properties"]["Environment"]["Variables"].as_object() {
+                env.extend(own.clone());
+            }
+            (binary, env)
+        })
+        .collect()
+}
+
+#[test]
+fn environment_names_are_docs_api_md_and_hold_no_credential() {
+    let t = template();
+    let documented = documented_settings();
+    for (binary, env) in environments(&t) {
+        for name in env.keys() {
+            assert!(
+                documented.contains(name),
+                "{binary}: {name} is not in docs/api.md's configuration table"
+            );
+            assert!(
+                name != "LEANX_AUTH_TOKEN" && name != "LEANX_HASH_KEY",
+                "{binary}: credentials must come from Secrets Manager, not {name}"
+            );
+        }
+        assert_eq!(env["LEANX_SECRET_ARN"]["Ref"], "LeanxSecret", "{binary}");
+        assert_eq!(env["TABLE_NAME"]["Ref"], "PayoutsTable", "{binary}");
+    }
+    // No credential variable anywhere, whatever the nesting.
+    let text = template_text();
+    for credential in ["LEANX_AUTH_TOKEN", "LEANX_HASH_KEY"] {
+        assert!(!text.contains(credential), "{credential} in template.yaml");
+    }
+    // The secret is created without a value; the operator puts it (docs/operations.md).
+    let secrets = of_type(&t, "AWS::SecretsManager::Secret");
+    assert_eq!(secrets.len(), 1);
+    for forbidden in ["SecretString", "GenerateSecretString"] {
+        assert!(secrets[0].1["Properties"].get(forbidden).is_none());
+    }
+}
+
+#[test]
+fn create_payout_has_what_it_needs_and_its_claim_outlives_it() {
+    let t = template();
+    let env = &environments(&t)["create-payout"];
+    // config::Needs::Sending.
+    assert_eq!(
+        env["LEANX_VIRTUAL_POOL_REFERENCE"]["Ref"],
+        "LeanxVirtualPoolReference"
+    );
+    let callback = env["CALLBACK_URL"]["Fn::Sub"].as_str().unwrap();
+    assert!(callback.starts_with("https://${CallbackApi}.execute-api."));
+    assert!(callback.ends_with("/callbacks/leanx"));
+    // The claim TTL must be at least the function's timeout (docs/api.md).
+    let (_, create) = functions(&t)["create-payout"];
+    let timeout = create["Properties"]["Timeout"].as_u64().unwrap();
+    let claim_ttl: u64 = env["CLAIM_TTL_SECONDS"].as_str().unwrap().parse().unwrap();
+    assert!(
+        claim_ttl >= timeout,
+        "CLAIM_TTL_SECONDS {claim_ttl} < Timeout {timeout}"
+    );
+    // API Gateway gives up on an integration after 30 s.
+    assert!(timeout < 30);
+    // The LeanX request timeout every Timeout is sized from: connect 3 s within 10 s.
+    let leanx_ms: u64 = t["Globals"]["Function"]["Environment"]["Variables"]["LEANX_TIMEOUT_MS"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (_, get) = functions(&t)["get-payout"];
+    assert!(get["Properties"]["Timeout"].as_u64().unwrap() * 1000 > leanx_ms);
+    // Two refused connects (3 s each) and one full request, at worst.
+    assert!(timeout * 1000 > 2 * 3_000 + leanx_ms);
+}
+
+#[test]
+fn functions_are_the_workspace_binaries_on_arm64_al2023() {
+    let t = template();
+    let g = &t["Globals"]["Function"];
+    assert_eq!(g["Runtime"], "provided.al2023");
+    assert_eq!(g["Architectures"], serde_json::json!(["arm64"]));
+    assert_eq!(g["Handler"], "bootstrap");
+    assert_eq!(g["MemorySize"], 128);
+    for (binary, (name, f)) in functions(&t) {
+        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
+        let manifest = repo_root()
+            .join("functions")
+            .join(&binary)
+            .join("Cargo.toml");
+        assert!(manifest.exists(), "{name}: no package functions/{binary}");
+        assert!(f["Properties"]["Timeout"].as_u64().is_some(), "{name}");
+    }
+    let (_, reconcile) = functions(&t)["reconcile-payouts"];
+    let props = &reconcile["Properties"];
+    assert_eq!(props["ReservedConcurrentExecutions"], 1);
+    let events: Vec<&Value> = props["Events"].as_object().unwrap().values().collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["Type"], "Schedule");
+    assert_eq!(events[0]["Properties"]["Schedule"], "rate(1 minute)");
+}
+
+/// Routes as docs/api.md's table: the merchant's two behind AWS_IAM, LeanX's callback on an
+/// API with no authorizer at all (the function verifies the JWT).
+#[test]
+fn routes_and_their_authorization_follow_docs_api_md() {
+    let t = template();
+    let mut routes = BTreeMap::new();
+    for (binary, (name, f)) in functions(&t) {
+        for event in f["Properties"]["Events"].as_object().unwrap().values() {
+            if event["Type"] != "HttpApi" {
+                continue;
+            }
+            let p = &event["Properties"];
+            let api = p["ApiId"]["Ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: HttpApi event without ApiId"));
+            let route = format!(
+                "{} {}",
+                p["Method"].as_str().unwrap(),
+                p["Path"].as_str().unwrap()
+            );
+            assert!(
+                p.get("Auth").is_none(),
+                "{name}: {route} overrides its API's auth"
+            );
+            routes.insert(route, (binary.clone(), api.to_owned()));
+        }
+    }
+    let expected: BTreeMap<String, (String, String)> = [
+        ("POST /payouts", "create-payout", "PayoutsApi"),
+        (
+            "GET /payouts/{external_invoice_ref}",
+            "get-payout",
+            "PayoutsApi",
+        ),
+        ("POST /callbacks/leanx", "leanx-callback", "CallbackApi"),
+    ]
+    .into_iter()
+    .map(|(r, f, a)| (r.to_owned(), (f.to_owned(), a.to_owned())))
+    .collect();
+    assert_eq!(routes, expected);
+
+    let api = |name: &str| t["Resources"][name].clone();
+    let payouts_api = api("PayoutsApi");
+    assert_eq!(payouts_api["Type"], "AWS::Serverless::HttpApi");
+    assert_eq!(
+        payouts_api["Properties"]["Auth"]["DefaultAuthorizer"],
+        "AWS_IAM"
+    );
+    assert_eq!(
+        payouts_api["Properties"]["Auth"]["EnableIamAuthorizer"],
+        true
+    );
+    let callback_api = api("CallbackApi");
+    assert_eq!(callback_api["Type"], "AWS::Serverless::HttpApi");
+    assert!(
+        callback_api["Properties"].get("Auth").is_none(),
+        "the callback API must not have an authorizer LeanX cannot satisfy"
+    );
+    assert_eq!(of_type(&t, "AWS::Serverless::HttpApi").len(), 2);
+}
+
+#[test]
+fn template_uses_no_yaml_short_form_tags() {
+    for (n, line) in template_text().lines().enumerate() {
+        let code = line.split(" #").next().unwrap_or("").trim_start();
+        assert!(
+            !code.contains(": !") && !code.starts_with("- !") && !code.starts_with('!'),
+            "template.yaml:{}: short-form tag; use Ref:/Fn::Sub:/Fn::GetAtt:",
+            n + 1
+        );
+    }
+}
+
+#[test]
+fn every_function_logs_to_a_log_group_with_retention_and_has_alarms() {
+    let t = template();
+    for (_, group) in of_type(&t, "AWS::Logs::LogGroup") {
+        assert_eq!(
+            group["Properties"]["RetentionInDays"]["Ref"],
+            "LogRetentionInDays"
+        );
+    }
+    let alarms = of_type(&t, "AWS::CloudWatch::Alarm");
+    for (_, (name, _)) in functions(&t) {
+        for metric in ["Errors", "Throttles"] {
+            assert!(
+                alarms.iter().any(|(_, a)| {
+                    let p = &a["Properties"];
+                    p["Namespace"] == "AWS/Lambda"
+                        && p["MetricName"] == metric
+                        && p["Dimensions"][0]["Value"]["Ref"] == name
+                }),
+                "no {metric} alarm for {name}"
+            );
+        }
+    }
+    // Payouts stuck open, from the reconciler's EMF metrics (shared/src/metrics.rs).
+    for metric in [
+        leanx_payouts::metrics::OLDEST_OPEN_PAYOUT_AGE_SECONDS,
+        leanx_payouts::metrics::RECONCILER_LAG_SECONDS,
+    ] {
+        assert!(
+            alarms.iter().any(|(_, a)| {
+                a["Properties"]["Namespace"] == leanx_payouts::metrics::NAMESPACE
+                    && a["Properties"]["MetricName"] == metric
+            }),
+            "no alarm on {metric}"
+        );
+    }
+}
