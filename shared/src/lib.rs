@@ -6,8 +6,10 @@
 
 pub mod api;
 pub mod config;
+pub mod crashpoint;
 pub mod domain;
 pub mod leanx;
+pub mod metrics;
 pub mod runtime;
 pub mod service;
 pub mod store;

@@ -112,6 +112,7 @@ impl Service {
                                 cause = change.cause,
                                 "payout status changed"
                             );
+                            crate::metrics::status_changed(next.status);
                             return Ok(next);
                         }
                         SaveOutcome::Stale(Some(stored)) => current = stored,
@@ -142,7 +143,10 @@ impl Service {
         let owner = uuid::Uuid::new_v4().to_string();
         let claim = Payout::new_pending(&request, owner.clone(), now, self.timings.claim_ttl);
         let mut claimed = match self.store.create_pending(&claim).await? {
-            CreateOutcome::Created => claim,
+            CreateOutcome::Created => {
+                crate::metrics::payout_created();
+                claim
+            }
             CreateOutcome::Exists(existing) => {
                 match self
                     .claim_existing(existing, &claim.fingerprint, owner, now)
@@ -160,6 +164,7 @@ impl Service {
             "payout claimed"
         );
 
+        crate::crashpoint::reached("create_after_claim");
         // The recovery point: from here on this payout is never sent again by anyone.
         let sending = claimed.start_send(now, self.timings.claim_ttl);
         match self.store.save(&claimed, &sending).await? {
@@ -170,7 +175,9 @@ impl Service {
                 return Ok(replayed(&stored));
             }
         }
+        crate::crashpoint::reached("create_after_send_marked");
         let result = self.send_once(&claimed).await;
+        crate::crashpoint::reached("create_after_send_answered");
         let event = match result {
             Ok(accepted) => PayoutEvent::LeanxAccepted {
                 invoice_no: accepted.invoice_no,
@@ -198,6 +205,7 @@ impl Service {
             }
         };
         let settled = self.apply_event(claimed, &event, now).await?;
+        crate::crashpoint::reached("create_after_answer_recorded");
         Ok(ApiResponse::payout(201, &settled))
     }
 
@@ -324,6 +332,7 @@ impl Service {
     ) -> Result<ApiResponse, ApiError> {
         let output = verify_callback(body, &self.hash_key).map_err(|e| {
             warn!(reason = %e, "callback rejected");
+            crate::metrics::callback_rejected(&e);
             match e {
                 CallbackError::TooLarge => ApiError::PayloadTooLarge,
                 CallbackError::NotJson => ApiError::InvalidRequest(
@@ -383,7 +392,9 @@ impl Service {
         let event = PayoutEvent::CallbackSucceeded {
             invoice_no: output.invoice_no.clone(),
         };
+        crate::crashpoint::reached("callback_before_update");
         self.apply_event(payout, &event, now).await?;
+        crate::crashpoint::reached("callback_after_update");
         Ok(ok)
     }
 
@@ -399,6 +410,7 @@ impl Service {
             .first()
             .and_then(|p| p.next_check_at)
             .map(|at| (now - at).num_seconds().max(0));
+        let oldest_age_seconds = due.iter().map(|p| (now - p.created_at).num_seconds()).max();
         let outcomes: Vec<Outcome> = futures::stream::iter(due)
             .map(|payout| self.reconcile_one(payout, now))
             .buffer_unordered(concurrency.max(1))
@@ -418,6 +430,7 @@ impl Service {
                 Outcome::Error => report.errors += 1,
             }
         }
+        crate::metrics::reconciled(report.lag_seconds, report.checked, oldest_age_seconds);
         Ok(report)
     }
 
@@ -460,7 +473,9 @@ impl Service {
         {
             Ok(tx) => {
                 let event = reported(&tx);
+                crate::crashpoint::reached("reconcile_before_update");
                 let after = self.apply_event(payout.clone(), &event, now).await?;
+                crate::crashpoint::reached("reconcile_after_update");
                 if after.version == payout.version {
                     self.back_off(after, now).await
                 } else {

@@ -1,3 +1,5 @@
 pub mod dynamodb;
 pub mod lambda_emulator;
+pub mod reliability;
 pub mod stack;
+pub mod tcp_proxy;

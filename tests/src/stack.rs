@@ -34,6 +34,13 @@ pub struct StackOptions {
     /// Execution environments per function (concurrency).
     pub instances: usize,
     pub sim: SimConfig,
+    /// Extra environment for one function only, as `(function, name, value)`; applied after
+    /// the common variables, so it overrides them (e.g. a crash point for `create-payout`).
+    pub function_env: Vec<(String, String, String)>,
+    /// The DynamoDB endpoint the functions use, when it is not the local server itself (e.g. a
+    /// [`crate::tcp_proxy::TcpProxy`] in front of it); the test's own `Stack::store` always
+    /// talks to the local server directly.
+    pub functions_dynamodb_endpoint: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -49,6 +56,8 @@ impl Default for StackOptions {
                 require_signature: true,
                 ..SimConfig::default()
             },
+            function_env: Vec::new(),
+            functions_dynamodb_endpoint: None,
         }
     }
 }
@@ -75,7 +84,13 @@ impl Stack {
         let front = free_loopback_addr();
         let env: Vec<(String, String)> = vec![
             ("TABLE_NAME".into(), table.clone()),
-            ("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint),
+            (
+                "AWS_ENDPOINT_URL_DYNAMODB".into(),
+                options
+                    .functions_dynamodb_endpoint
+                    .clone()
+                    .unwrap_or(endpoint),
+            ),
             ("AWS_ACCESS_KEY_ID".into(), "local".into()),
             ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
             ("AWS_REGION".into(), "us-east-1".into()),
@@ -123,7 +138,13 @@ impl Stack {
                      (or `cargo build --workspace --bins` first)",
                     binary.display()
                 );
-                env.iter().fold(FunctionSpec::new(*name, binary), |spec, (k, v)| spec.env(k, v))
+                let spec =
+                    env.iter().fold(FunctionSpec::new(*name, binary), |spec, (k, v)| spec.env(k, v));
+                options
+                    .function_env
+                    .iter()
+                    .filter(|(function, _, _)| function == name)
+                    .fold(spec, |spec, (_, k, v)| spec.env(k, v))
             })
             .collect();
         let routes = vec![
