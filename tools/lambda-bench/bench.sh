@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make bench`: builds the four functions and the hello-world baseline with the release profile,
+# packages them as zipped arm64 Lambda bundles (cargo lambda, for the size figure), then runs the
+# harness, which prints the table and writes it into docs/benchmarks.md. Starts the local
+# DynamoDB (moto) unless one runs, and stops it if it started it. Loopback only.
+#
+#   make bench                         # everything
+#   BENCH_ZIP=0 make bench             # skip the arm64 packaging (sizes from an earlier build)
+#   BENCH_ARGS="--runs 3 --warm 300" make bench
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+packages=(-p create-payout -p get-payout -p leanx-callback -p reconcile-payouts -p hello-baseline)
+
+# Two builds: the harness (emulator, simulator, proxy) must not unify its dependencies'
+# features into the measured binaries, which are built exactly as they are deployed.
+echo "bench: release build of the functions and the baseline" >&2
+cargo build --release "${packages[@]}"
+echo "bench: release build of the harness" >&2
+cargo build --release -p lambda-bench
+
+if [ "${BENCH_ZIP:-1}" = 1 ]; then
+  scripts/install-cargo-lambda.sh
+  echo "bench: zipped arm64 packages (cargo lambda build --release --arm64 --output-format zip)" >&2
+  PATH="$PWD/.venv/bin:$PATH" cargo lambda build --release --arm64 --output-format zip "${packages[@]}"
+fi
+
+scripts/dynamodb-local.sh install
+started=0
+if ! scripts/dynamodb-local.sh endpoint >/dev/null 2>&1; then
+  started=1
+fi
+endpoint=$(scripts/dynamodb-local.sh start --free-port | tail -n 1)
+if [ "$started" = 1 ]; then
+  trap 'scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true' EXIT
+fi
+# Only the endpoint: the functions inherit this environment, and must see what Lambda gives them
+# (their own env credentials, the instance metadata service not disabled).
+export AWS_ENDPOINT_URL_DYNAMODB="$endpoint"
+
+# shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
+target/release/lambda-bench --out docs/benchmarks.md --command "make bench" ${BENCH_ARGS:-}
