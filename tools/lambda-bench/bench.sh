@@ -25,18 +25,8 @@ if [ "${BENCH_ZIP:-1}" = 1 ]; then
   PATH="$PWD/.venv/bin:$PATH" cargo lambda build --release --arm64 --output-format zip "${packages[@]}"
 fi
 
-scripts/dynamodb-local.sh install
-started=0
-if ! scripts/dynamodb-local.sh endpoint >/dev/null 2>&1; then
-  started=1
-fi
-endpoint=$(scripts/dynamodb-local.sh start --free-port | tail -n 1)
-if [ "$started" = 1 ]; then
-  trap 'scripts/dynamodb-local.sh stop >/dev/null 2>&1 || true' EXIT
-fi
-# Only the endpoint: the functions inherit this environment, and must see what Lambda gives them
-# (their own env credentials, the instance metadata service not disabled).
-export AWS_ENDPOINT_URL_DYNAMODB="$endpoint"
-
+# Only the endpoint is exported (scripts/with-local-dynamodb.sh): the functions inherit this
+# environment, and must see what Lambda gives them (their own env credentials, the instance
+# metadata service not disabled).
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
-target/release/lambda-bench --out docs/benchmarks.md --command "make bench" ${BENCH_ARGS:-}
+scripts/with-local-dynamodb.sh target/release/lambda-bench --out docs/benchmarks.md --command "make bench" ${BENCH_ARGS:-}
