@@ -35,6 +35,6 @@ fuzz: ## Fuzz the request, amount and callback parsers, FUZZ_SECONDS (60) each (
 reliability: ## Crash points, fault matrix, model test, hostile input and the load test; rewrites docs/reliability.md.
 	cargo build --workspace --bins
 	scripts/with-local-dynamodb.sh env AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
-	  AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true RELIABILITY_LOAD=1 \
-	  cargo test -p payouts-e2e --test crash_points --test fault_matrix --test model \
+	  AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+	  cargo test -p payouts-e2e --features load --test crash_points --test fault_matrix --test model \
 	  --test hostile --test load -- --nocapture
