@@ -182,15 +182,7 @@ impl Stack {
 
     /// `POST /payouts` with a raw body; the answer's status, headers and JSON body.
     pub async fn create_raw(&self, body: impl Into<reqwest::Body>) -> Answer {
-        let response = self
-            .http
-            .post(self.url("/payouts"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("front answers");
-        Answer::read(response).await
+        self.post_json("/payouts", body).await
     }
 
     pub async fn create(&self, body: &Value) -> Answer {
@@ -208,9 +200,13 @@ impl Stack {
     }
 
     pub async fn callback_raw(&self, body: impl Into<reqwest::Body>) -> Answer {
+        self.post_json("/callbacks/leanx", body).await
+    }
+
+    async fn post_json(&self, path: &str, body: impl Into<reqwest::Body>) -> Answer {
         let response = self
             .http
-            .post(self.url("/callbacks/leanx"))
+            .post(self.url(path))
             .header("content-type", "application/json")
             .body(body)
             .send()

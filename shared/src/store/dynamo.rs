@@ -172,6 +172,35 @@ where
     StoreError::Unavailable(format!("DynamoDB {operation}: {capped}"))
 }
 
+/// A conditional PutItem's result, read once for both conditional writes: written, or refused
+/// with the payout stored at that moment (ALL_OLD; `None` when nothing is stored).
+#[allow(clippy::large_enum_variant)] // one per call, moved straight on (see store/mod.rs)
+enum ConditionalPut {
+    Written,
+    Refused(Option<Payout>),
+}
+
+fn conditional_put<R: std::fmt::Debug>(
+    operation: &str,
+    result: Result<aws_sdk_dynamodb::operation::put_item::PutItemOutput, SdkError<PutItemError, R>>,
+) -> Result<ConditionalPut, StoreError> {
+    match result {
+        Ok(_) => Ok(ConditionalPut::Written),
+        Err(SdkError::ServiceError(e))
+            if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+        {
+            let stored = match e.into_err() {
+                PutItemError::ConditionalCheckFailedException(c) => c.item,
+                _ => None,
+            };
+            Ok(ConditionalPut::Refused(
+                stored.map(payout_from_item).transpose()?,
+            ))
+        }
+        Err(e) => Err(unavailable(operation, &e)),
+    }
+}
+
 /// DynamoDB refuses a Limit of 0 and wants an i32.
 fn page_limit(remaining: usize) -> i32 {
     i32::try_from(remaining).unwrap_or(i32::MAX)
@@ -217,33 +246,22 @@ impl PayoutStore for DynamoPayoutStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(CreateOutcome::Created),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                let existing = match e.into_err() {
-                    PutItemError::ConditionalCheckFailedException(c) => c.item,
-                    _ => None,
-                };
-                match existing {
-                    // Our own put landed and its answer was lost; the SDK's retry then failed the
-                    // condition against it. The claim (unique owner, exact timestamps) is ours.
-                    Some(item) if payout_from_item(item.clone())? == *payout => {
-                        Ok(CreateOutcome::Created)
-                    }
-                    Some(item) => Ok(CreateOutcome::Exists(payout_from_item(item)?)),
-                    // Only a server without ALL_OLD support gets here: read it instead.
-                    None => match self.get(&payout.external_invoice_ref).await? {
-                        Some(stored) => Ok(CreateOutcome::Exists(stored)),
-                        None => Err(StoreError::Unavailable(format!(
-                            "payout {} existed at create but is gone",
-                            payout.external_invoice_ref
-                        ))),
-                    },
-                }
+        match conditional_put("PutItem (create)", result)? {
+            ConditionalPut::Written => Ok(CreateOutcome::Created),
+            // Our own put landed and its answer was lost; the SDK's retry then failed the
+            // condition against it. The claim (unique owner, exact timestamps) is ours.
+            ConditionalPut::Refused(Some(stored)) if stored == *payout => {
+                Ok(CreateOutcome::Created)
             }
-            Err(e) => Err(unavailable("PutItem (create)", &e)),
+            ConditionalPut::Refused(Some(stored)) => Ok(CreateOutcome::Exists(stored)),
+            // Only a server without ALL_OLD support gets here: read it instead.
+            ConditionalPut::Refused(None) => match self.get(&payout.external_invoice_ref).await? {
+                Some(stored) => Ok(CreateOutcome::Exists(stored)),
+                None => Err(StoreError::Unavailable(format!(
+                    "payout {} existed at create but is gone",
+                    payout.external_invoice_ref
+                ))),
+            },
         }
     }
 
@@ -276,23 +294,12 @@ impl PayoutStore for DynamoPayoutStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(SaveOutcome::Saved),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                let stored = match e.into_err() {
-                    PutItemError::ConditionalCheckFailedException(c) => c.item,
-                    _ => None,
-                };
-                // No item back means none is stored (ALL_OLD returns whatever was there).
-                match stored.map(payout_from_item).transpose()? {
-                    // Our own write landed and its answer was lost before the SDK retried it.
-                    Some(stored) if stored == *next => Ok(SaveOutcome::Saved),
-                    stored => Ok(SaveOutcome::Stale(stored)),
-                }
-            }
-            Err(e) => Err(unavailable("PutItem (save)", &e)),
+        match conditional_put("PutItem (save)", result)? {
+            ConditionalPut::Written => Ok(SaveOutcome::Saved),
+            // Our own write landed and its answer was lost before the SDK retried it.
+            ConditionalPut::Refused(Some(stored)) if stored == *next => Ok(SaveOutcome::Saved),
+            // No item back means none is stored (ALL_OLD returns whatever was there).
+            ConditionalPut::Refused(stored) => Ok(SaveOutcome::Stale(stored)),
         }
     }
 
