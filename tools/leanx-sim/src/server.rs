@@ -163,6 +163,11 @@ async fn leanx(
     let seq = shared.log_request(&endpoint, query.as_deref(), &bytes, ext_ref);
     let fault = shared.lock().faults.take(&endpoint);
     let fault_name = fault.as_ref().map(faults::name);
+    // Logged now, not only when the call ends: a client that gives up (e.g. on a latency fault)
+    // drops this future, and the log must still say the call was faulted.
+    if fault_name.is_some() {
+        shared.mark_fault(seq, fault_name.clone());
+    }
 
     // Faults that keep the call from LeanX entirely.
     match fault {

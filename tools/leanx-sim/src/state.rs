@@ -211,6 +211,13 @@ impl Shared {
         })
     }
 
+    /// Records the fault injected into a call as soon as it is drawn.
+    pub fn mark_fault(&self, seq: u64, fault: Option<String>) {
+        if let Some(rec) = self.lock().call_mut(seq) {
+            rec.fault = fault;
+        }
+    }
+
     pub fn finish_call(&self, seq: u64, end: CallEnd) {
         tracing::info!(
             seq,

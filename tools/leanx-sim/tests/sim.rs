@@ -868,6 +868,16 @@ async fn a_payout_whose_client_gave_up_still_settles() {
         .send()
         .await;
     assert!(impatient.is_err(), "the client timed out");
+    let calls = s.ctl.calls().await.unwrap();
+    let create = calls
+        .iter()
+        .find(|c| c.endpoint == "create-payout-invoice")
+        .unwrap();
+    assert_eq!(
+        create.fault.as_deref(),
+        Some("latency 300ms"),
+        "the log says it was faulted"
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
     s.wait_status("INV-GAVE-UP", "SUCCESS").await;
 }
