@@ -2,8 +2,75 @@
 
 use chrono::Duration;
 
+use crate::domain::NotReceivedRule;
 use crate::leanx::{LeanxCredentials, Secret};
-use crate::service::Timings;
+
+/// Timing rules of the money flow, configurable so tests need not wait 15 minutes. These
+/// defaults are the only ones: every other reader takes them from here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timings {
+    /// How long a claim is held before another request may take it over: the create
+    /// function's timeout, so a live holder is never overtaken.
+    pub claim_ttl: Duration,
+    /// How long LeanX may not know a sent payout before it is declared not received.
+    pub grace_period: Duration,
+    /// A non-final payout older than this is refreshed from LeanX on GET.
+    pub refresh_after: Duration,
+    /// Recognised "not found" answers needed before a sent payout is declared not received.
+    pub not_found_lookups_required: u32,
+    /// "Not found" answers closer together than this count once.
+    pub not_found_lookup_spacing: Duration,
+}
+
+impl Timings {
+    /// The evidence a "not received" verdict needs.
+    pub fn not_received_rule(&self) -> NotReceivedRule {
+        NotReceivedRule {
+            grace_period: self.grace_period,
+            lookups_required: self.not_found_lookups_required,
+            lookup_spacing: self.not_found_lookup_spacing,
+        }
+    }
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            claim_ttl: Duration::seconds(DEFAULT_CLAIM_TTL_SECONDS),
+            grace_period: Duration::seconds(DEFAULT_GRACE_PERIOD_SECONDS),
+            refresh_after: Duration::seconds(DEFAULT_REFRESH_AFTER_SECONDS),
+            not_found_lookups_required: DEFAULT_NOT_FOUND_LOOKUPS_REQUIRED,
+            not_found_lookup_spacing: Duration::seconds(DEFAULT_NOT_FOUND_LOOKUP_SPACING_SECONDS),
+        }
+    }
+}
+
+const DEFAULT_CLAIM_TTL_SECONDS: i64 = 30;
+const DEFAULT_GRACE_PERIOD_SECONDS: i64 = 15 * 60;
+const DEFAULT_REFRESH_AFTER_SECONDS: i64 = 5;
+const DEFAULT_NOT_FOUND_LOOKUPS_REQUIRED: u32 = 3;
+const DEFAULT_NOT_FOUND_LOOKUP_SPACING_SECONDS: i64 = 120;
+/// The simulator's "not found" code. LeanX's own is undocumented (LEANX.md): confirm it
+/// against the sandbox and set `LEANX_NOT_FOUND_CODES`.
+const DEFAULT_LEANX_NOT_FOUND_CODES: &str = "4004";
+
+/// How much one reconciler pass takes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconcileLimits {
+    /// Due payouts read per pass.
+    pub batch: usize,
+    /// LeanX lookups in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for ReconcileLimits {
+    fn default() -> Self {
+        ReconcileLimits {
+            batch: 100,
+            concurrency: 8,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -15,13 +82,13 @@ pub enum ConfigError {
     Secret(String),
 }
 
-/// Which settings a function cannot start without.
+/// What a function does with LeanX, which decides the settings it cannot start without.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Needs {
+pub enum LeanxUse {
     /// create-payout: also the pool and the callback URL it sends to LeanX.
-    Sending,
-    /// get-payout, leanx-callback, reconcile-payouts.
-    Tracking,
+    CreatesPayouts,
+    /// get-payout, leanx-callback, reconcile-payouts: credentials only.
+    TracksPayouts,
 }
 
 #[derive(Debug, Clone)]
@@ -32,10 +99,11 @@ pub struct Config {
     pub virtual_pool_reference: String,
     pub callback_url: String,
     pub timings: Timings,
-    pub reconcile_batch: usize,
-    pub reconcile_concurrency: usize,
+    pub reconcile: ReconcileLimits,
     /// The whole LeanX request, past which a send's outcome is unknown.
     pub leanx_timeout: std::time::Duration,
+    /// `get-payout-transaction-by-id` refusal codes that mean "LeanX does not hold this id".
+    pub leanx_not_found_codes: Vec<String>,
     /// Set when the credentials live in Secrets Manager (deployed); read by [`load_credentials`].
     pub secret_arn: Option<String>,
 }
@@ -44,7 +112,7 @@ impl Config {
     /// Reads everything but the secret values. `env` is `std::env::var` in production.
     pub fn from_env(
         env: impl Fn(&str) -> Option<String>,
-        needs: Needs,
+        leanx_use: LeanxUse,
     ) -> Result<Config, ConfigError> {
         let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
@@ -87,12 +155,12 @@ impl Config {
                 });
             }
         };
-        let (virtual_pool_reference, callback_url) = match needs {
-            Needs::Sending => (
+        let (virtual_pool_reference, callback_url) = match leanx_use {
+            LeanxUse::CreatesPayouts => (
                 required("LEANX_VIRTUAL_POOL_REFERENCE")?,
                 required("CALLBACK_URL")?,
             ),
-            Needs::Tracking => (
+            LeanxUse::TracksPayouts => (
                 get("LEANX_VIRTUAL_POOL_REFERENCE").unwrap_or_default(),
                 get("CALLBACK_URL").unwrap_or_default(),
             ),
@@ -109,12 +177,35 @@ impl Config {
             virtual_pool_reference,
             callback_url,
             timings: Timings {
-                claim_ttl: seconds("CLAIM_TTL_SECONDS", 30)?,
-                grace_period: seconds("PAYOUT_GRACE_PERIOD_SECONDS", 15 * 60)?,
-                refresh_after: seconds("REFRESH_AFTER_SECONDS", 5)?,
+                claim_ttl: seconds("CLAIM_TTL_SECONDS", DEFAULT_CLAIM_TTL_SECONDS)?,
+                grace_period: seconds("PAYOUT_GRACE_PERIOD_SECONDS", DEFAULT_GRACE_PERIOD_SECONDS)?,
+                refresh_after: seconds("REFRESH_AFTER_SECONDS", DEFAULT_REFRESH_AFTER_SECONDS)?,
+                not_found_lookups_required: u32::try_from(count(
+                    "NOT_FOUND_LOOKUPS_REQUIRED",
+                    DEFAULT_NOT_FOUND_LOOKUPS_REQUIRED as usize,
+                )?)
+                .map_err(|_| ConfigError::Invalid {
+                    name: "NOT_FOUND_LOOKUPS_REQUIRED",
+                    reason: "too large".into(),
+                })?,
+                not_found_lookup_spacing: seconds(
+                    "NOT_FOUND_LOOKUP_SPACING_SECONDS",
+                    DEFAULT_NOT_FOUND_LOOKUP_SPACING_SECONDS,
+                )?,
             },
-            reconcile_batch: count("RECONCILE_BATCH", 100)?,
-            reconcile_concurrency: count("RECONCILE_CONCURRENCY", 8)?,
+            leanx_not_found_codes: get("LEANX_NOT_FOUND_CODES")
+                .unwrap_or_else(|| DEFAULT_LEANX_NOT_FOUND_CODES.into())
+                .split(',')
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty())
+                .collect(),
+            reconcile: ReconcileLimits {
+                batch: count("RECONCILE_BATCH", ReconcileLimits::default().batch)?,
+                concurrency: count(
+                    "RECONCILE_CONCURRENCY",
+                    ReconcileLimits::default().concurrency,
+                )?,
+            },
             leanx_timeout: std::time::Duration::from_millis(
                 count("LEANX_TIMEOUT_MS", 10_000)? as u64
             ),
@@ -199,7 +290,7 @@ mod tests {
 
     #[test]
     fn defaults_follow_api_md() {
-        let config = Config::from_env(env(LOCAL), Needs::Sending).unwrap();
+        let config = Config::from_env(env(LOCAL), LeanxUse::CreatesPayouts).unwrap();
         assert_eq!(config.table_name, "payouts");
         assert_eq!(config.leanx_base_url, "https://api.leanx.dev");
         assert!(!config.sign_requests);
@@ -220,7 +311,7 @@ mod tests {
                 .copied()
                 .filter(|(k, _)| *k != missing)
                 .collect();
-            let error = Config::from_env(env(&pairs), Needs::Sending).unwrap_err();
+            let error = Config::from_env(env(&pairs), LeanxUse::CreatesPayouts).unwrap_err();
             assert_eq!(error, ConfigError::Missing(missing));
             assert_eq!(
                 error.to_string(),
@@ -232,7 +323,7 @@ mod tests {
     #[test]
     fn tracking_functions_need_no_pool_or_callback_url() {
         let pairs = &LOCAL[..2];
-        assert!(Config::from_env(env(pairs), Needs::Tracking).is_ok());
+        assert!(Config::from_env(env(pairs), LeanxUse::TracksPayouts).is_ok());
     }
 
     #[test]
@@ -242,7 +333,7 @@ mod tests {
             ("LEANX_VIRTUAL_POOL_REFERENCE", "V"),
             ("CALLBACK_URL", "u"),
         ];
-        let config = Config::from_env(env(&pairs), Needs::Sending).unwrap();
+        let config = Config::from_env(env(&pairs), LeanxUse::CreatesPayouts).unwrap();
         assert_eq!(
             config.secret_arn.as_deref(),
             Some("arn:aws:secretsmanager:x")
@@ -254,7 +345,7 @@ mod tests {
         let mut pairs = LOCAL.to_vec();
         pairs.push(("LEANX_SIGN_REQUESTS", "yes please"));
         assert!(matches!(
-            Config::from_env(env(&pairs), Needs::Sending),
+            Config::from_env(env(&pairs), LeanxUse::CreatesPayouts),
             Err(ConfigError::Invalid {
                 name: "LEANX_SIGN_REQUESTS",
                 ..
@@ -263,12 +354,37 @@ mod tests {
         let mut pairs = LOCAL.to_vec();
         pairs.push(("PAYOUT_GRACE_PERIOD_SECONDS", "-1"));
         assert!(matches!(
-            Config::from_env(env(&pairs), Needs::Sending),
+            Config::from_env(env(&pairs), LeanxUse::CreatesPayouts),
             Err(ConfigError::Invalid {
                 name: "PAYOUT_GRACE_PERIOD_SECONDS",
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn reconciler_limits_are_read_with_the_rest_and_a_bad_one_is_an_error() {
+        let mut pairs = LOCAL.to_vec();
+        pairs.push(("RECONCILE_BATCH", "25"));
+        let config = Config::from_env(env(&pairs), LeanxUse::TracksPayouts).unwrap();
+        assert_eq!(
+            config.reconcile,
+            ReconcileLimits {
+                batch: 25,
+                concurrency: 8
+            }
+        );
+        for (name, bad) in [("RECONCILE_BATCH", "0"), ("RECONCILE_CONCURRENCY", "many")] {
+            let mut pairs = LOCAL.to_vec();
+            pairs.push((name, bad));
+            assert!(
+                matches!(
+                    Config::from_env(env(&pairs), LeanxUse::TracksPayouts),
+                    Err(ConfigError::Invalid { name: n, .. }) if n == name
+                ),
+                "{name}={bad}"
+            );
+        }
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! | `callback_after_update` | the status change is written; LeanX has no answer yet |
 //! | `reconcile_before_update` | `check_with_leanx`: LeanX answered the lookup, nothing written |
 //! | `reconcile_after_update` | the lookup's result is written |
+//! | `reconcile_before_verdict` | the reconciler judged a payout not received; the verdict is not yet written |
 
 use std::io::Write as _;
 use std::sync::OnceLock;
@@ -53,8 +54,52 @@ fn plan() -> &'static Plan {
     })
 }
 
-/// Marks the point `name` on the money path: crashes or pauses here if a test asked for it.
-pub fn reached(name: &str) {
+/// A named place on the money path. An enum, so that a misspelt point cannot compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPoint {
+    CreateAfterClaim,
+    CreateAfterSendMarked,
+    CreateAfterSendAnswered,
+    CreateAfterAnswerRecorded,
+    CallbackBeforeUpdate,
+    CallbackAfterUpdate,
+    ReconcileBeforeUpdate,
+    ReconcileAfterUpdate,
+    ReconcileBeforeVerdict,
+}
+
+impl CrashPoint {
+    pub const ALL: [CrashPoint; 9] = [
+        CrashPoint::CreateAfterClaim,
+        CrashPoint::CreateAfterSendMarked,
+        CrashPoint::CreateAfterSendAnswered,
+        CrashPoint::CreateAfterAnswerRecorded,
+        CrashPoint::CallbackBeforeUpdate,
+        CrashPoint::CallbackAfterUpdate,
+        CrashPoint::ReconcileBeforeUpdate,
+        CrashPoint::ReconcileAfterUpdate,
+        CrashPoint::ReconcileBeforeVerdict,
+    ];
+
+    /// The name the environment variables use.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CrashPoint::CreateAfterClaim => "create_after_claim",
+            CrashPoint::CreateAfterSendMarked => "create_after_send_marked",
+            CrashPoint::CreateAfterSendAnswered => "create_after_send_answered",
+            CrashPoint::CreateAfterAnswerRecorded => "create_after_answer_recorded",
+            CrashPoint::CallbackBeforeUpdate => "callback_before_update",
+            CrashPoint::CallbackAfterUpdate => "callback_after_update",
+            CrashPoint::ReconcileBeforeUpdate => "reconcile_before_update",
+            CrashPoint::ReconcileAfterUpdate => "reconcile_after_update",
+            CrashPoint::ReconcileBeforeVerdict => "reconcile_before_verdict",
+        }
+    }
+}
+
+/// Marks the point on the money path: crashes or pauses here if a test asked for it.
+pub fn reached(point: CrashPoint) {
+    let name = point.name();
     let plan = plan();
     if let Some((point, ms)) = &plan.pause
         && point == name
@@ -93,7 +138,16 @@ mod tests {
     #[test]
     fn an_unset_point_does_nothing() {
         // The test process sets none of the variables: reaching any point returns.
-        reached("create_after_claim");
-        reached("no_such_point");
+        for point in CrashPoint::ALL {
+            reached(point);
+        }
+    }
+
+    #[test]
+    fn point_names_are_distinct() {
+        let mut names: Vec<_> = CrashPoint::ALL.iter().map(|p| p.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), CrashPoint::ALL.len());
     }
 }

@@ -16,7 +16,12 @@
 //! | `CallbacksRejected` | Count | leanx-callback | a callback is refused (property `reason`) |
 //! | `ReconcilerLagSeconds` | Seconds | reconcile-payouts | how late the most overdue check was |
 //! | `OpenPayoutsChecked` | Count | reconcile-payouts | open payouts checked in one pass |
-//! | `OldestOpenPayoutAgeSeconds` | Seconds | reconcile-payouts | age of the oldest payout checked |
+//! | `OldestOpenPayoutAgeSeconds` | Seconds | reconcile-payouts | age of the oldest open payout on the due index, every pass (0 when none) |
+//! | `PayoutsContradicted` | Count | any | LeanX contradicted a final payout (it is marked `attention`) |
+//! | `CallbacksUnmatched` | Count | leanx-callback | a verified callback matched no payout, or disagreed with it |
+//! | `UndecodableItems` | Count | reconcile-payouts | a due item that does not decode was skipped |
+//! | `UnknownLeanxStatuses` | Count | any | LeanX answered a `transaction_status` the code does not know |
+//! | `UnrecognisedLeanxAnswers` | Count | any | a lookup answered a refusal that is neither a success nor a recognised not-found |
 //!
 //! A line never carries a payout's fields: only counts, durations and a short reason.
 
@@ -37,6 +42,11 @@ pub const CALLBACKS_REJECTED: &str = "CallbacksRejected";
 pub const RECONCILER_LAG_SECONDS: &str = "ReconcilerLagSeconds";
 pub const OPEN_PAYOUTS_CHECKED: &str = "OpenPayoutsChecked";
 pub const OLDEST_OPEN_PAYOUT_AGE_SECONDS: &str = "OldestOpenPayoutAgeSeconds";
+pub const PAYOUTS_CONTRADICTED: &str = "PayoutsContradicted";
+pub const CALLBACKS_UNMATCHED: &str = "CallbacksUnmatched";
+pub const UNDECODABLE_ITEMS: &str = "UndecodableItems";
+pub const UNKNOWN_LEANX_STATUSES: &str = "UnknownLeanxStatuses";
+pub const UNRECOGNISED_LEANX_ANSWERS: &str = "UnrecognisedLeanxAnswers";
 
 /// CloudWatch units used here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +169,37 @@ pub fn rejection_reason(error: &CallbackError) -> &'static str {
         CallbackError::NoData => "no_data",
         CallbackError::Untrusted(_) => "untrusted",
     }
+}
+
+/// LeanX contradicted a final payout.
+pub fn payout_contradicted() {
+    emit(&[Metric::count(PAYOUTS_CONTRADICTED, 1)], &[]);
+}
+
+/// A verified callback was kept unmatched instead of applied.
+pub fn callback_unmatched() {
+    emit(&[Metric::count(CALLBACKS_UNMATCHED, 1)], &[]);
+}
+
+/// Due items that did not decode were skipped by a reconciler pass.
+pub fn undecodable_items(count: usize) {
+    emit(
+        &[Metric::count(
+            UNDECODABLE_ITEMS,
+            i64::try_from(count).unwrap_or(i64::MAX),
+        )],
+        &[],
+    );
+}
+
+/// LeanX answered a `transaction_status` the code does not know.
+pub fn unknown_leanx_status() {
+    emit(&[Metric::count(UNKNOWN_LEANX_STATUSES, 1)], &[]);
+}
+
+/// A lookup answered a refusal that is neither a success nor a recognised not-found.
+pub fn unrecognised_leanx_answer() {
+    emit(&[Metric::count(UNRECOGNISED_LEANX_ANSWERS, 1)], &[]);
 }
 
 /// One reconciler pass: how late its most overdue check was, how many open payouts it checked,

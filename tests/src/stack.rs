@@ -126,6 +126,10 @@ impl Stack {
                 "LEANX_TIMEOUT_MS".into(),
                 options.leanx_timeout_ms.to_string(),
             ),
+            // "Not received" needs several recognised not-found answers spanning the grace
+            // period; the tests' grace periods are seconds, so two answers, any spacing.
+            ("NOT_FOUND_LOOKUPS_REQUIRED".into(), "2".into()),
+            ("NOT_FOUND_LOOKUP_SPACING_SECONDS".into(), "0".into()),
             ("RUST_LOG".into(), "info".into()),
         ];
         let functions = FUNCTIONS

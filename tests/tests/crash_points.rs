@@ -258,3 +258,69 @@ async fn reconciler_killed_before_its_update_settles_on_the_next_pass() {
 async fn reconciler_killed_after_its_update_keeps_one_transition() {
     reconcile_crash("reconcile_after_update").await;
 }
+
+/// Issue 11, finding 1: the reconciler judges an abandoned claim "not received" and, before its
+/// verdict is written, the merchant's retry takes the claim over and sends it. The verdict was
+/// judged on a state that no longer holds: it must be dropped, never re-decided on the fresh
+/// copy (which would answer FAILED "no money moved" for a payout LeanX is paying).
+#[tokio::test]
+async fn a_not_received_verdict_loses_to_a_retry_that_took_the_claim_over_meanwhile() {
+    let marker = std::env::temp_dir().join(format!("payouts-crash-once-{}", uuid::Uuid::new_v4()));
+    let stack = Stack::start_with(StackOptions {
+        claim_ttl_seconds: 1,
+        grace_period_seconds: 2,
+        refresh_after_seconds: 3600,
+        function_env: vec![
+            (
+                "create-payout".into(),
+                "PAYOUTS_CRASH_POINT".into(),
+                "create_after_claim".into(),
+            ),
+            (
+                "create-payout".into(),
+                "PAYOUTS_CRASH_ONCE".into(),
+                marker.display().to_string(),
+            ),
+            (
+                "reconcile-payouts".into(),
+                "PAYOUTS_PAUSE_POINT".into(),
+                "reconcile_before_verdict:3000".into(),
+            ),
+        ],
+        ..StackOptions::default()
+    })
+    .await;
+    // LeanX leaves the payout pending once it has it.
+    stack.sim().set_outcome(Outcome::Pending).await.unwrap();
+    let external_ref = "INV-VERDICT-RACE";
+    let body = payout_body(external_ref);
+    assert_eq!(
+        stack.create(&body).await.status,
+        502,
+        "create died after its claim"
+    );
+    // The claim has expired and the grace period is over: the verdict falls due.
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+
+    let (_, retry) = tokio::join!(stack.reconcile(), async {
+        assert!(
+            payouts_e2e::reliability::wait_for_log(
+                &stack,
+                "reconcile-payouts",
+                "pause point reconcile_before_verdict reached",
+                Duration::from_secs(10),
+            )
+            .await,
+            "the reconciler never judged the abandoned claim"
+        );
+        stack.create(&body).await
+    });
+    assert_eq!(retry.status, 201, "{retry:?}");
+    assert_eq!(retry.body["status"], "PROCESSING", "{retry:?}");
+
+    let after = stack.stored(external_ref).await.unwrap();
+    assert_eq!(after.status, PayoutStatus::Processing, "{after:?}");
+    assert_eq!(after.failure, None);
+    check_history(&after).unwrap();
+    assert_eq!(creates_for(&stack, external_ref).await, 1);
+}

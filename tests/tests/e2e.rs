@@ -660,6 +660,14 @@ async fn a_success_callback_for_a_failed_payout_changes_nothing_and_is_logged() 
         stack.stored("INV-CONTRA").await.unwrap().status,
         PayoutStatus::Failed
     );
+    // Issue 11, finding 5: the contradiction is visible on the resource.
+    let seen = stack.get("INV-CONTRA").await;
+    assert_eq!(seen.body["status"], "FAILED");
+    assert_eq!(
+        seen.body["attention"]["code"], "contradicted_by_leanx",
+        "{seen:?}"
+    );
+    assert_eq!(seen.body["attention"]["reported"], "SUCCESS");
     let logs = stack.logs();
     assert!(
         logs.iter().any(|l| l.contains("\"level\":\"ERROR\"")
@@ -683,7 +691,7 @@ async fn an_unmatched_callback_is_kept_for_an_operator() {
     use leanx_payouts::store::PayoutStore;
     let kept = stack.store.unmatched_callbacks(10).await.unwrap();
     assert_eq!(kept.len(), 1);
-    assert_eq!(kept[0].invoice_no.as_deref(), Some("PAYOUT-GHOST:1-LEANX"));
+    assert_eq!(kept[0].claims.invoice_no, "PAYOUT-GHOST:1-LEANX");
 }
 
 #[tokio::test]
@@ -715,4 +723,37 @@ async fn no_log_line_holds_a_secret_or_a_full_account_number() {
             "full account number in: {line}"
         );
     }
+}
+
+/// Issue 11, finding 8: a payout left PENDING by a lost answer (LeanX never recorded it), then a
+/// success callback signed with the right Hash Key naming its ref, as a second stack sharing the
+/// credentials would send. It is acknowledged, never applied: LeanX does not confirm it.
+#[tokio::test]
+async fn a_valid_callback_for_a_payout_leanx_never_recorded_is_kept_not_applied() {
+    let stack = Stack::start().await;
+    stack
+        .sim()
+        .inject_fault(
+            "create-payout-invoice",
+            FaultKind::Http500Before,
+            Times::Count(1),
+        )
+        .await
+        .unwrap();
+    let answer = stack.create(&payout_body("INV-NOT-OURS")).await;
+    assert_eq!(answer.body["status"], "PENDING", "{answer:?}");
+    let token = callback_token(
+        &callback_claims("INV-NOT-OURS", "PAYOUT-ELSEWHERE:1-LEANX", "13.00"),
+        leanx_sim::DEFAULT_HASH_KEY,
+    );
+    let body = json!({ "data": token }).to_string();
+    for _ in 0..3 {
+        assert_eq!(stack.callback_raw(body.clone()).await.status, 200);
+    }
+    let payout = stack.stored("INV-NOT-OURS").await.unwrap();
+    assert_eq!(payout.status, PayoutStatus::Pending, "{payout:?}");
+    use leanx_payouts::store::PayoutStore;
+    let kept = stack.store.unmatched_callbacks(10).await.unwrap();
+    assert_eq!(kept.len(), 1, "a replayed token is kept once: {kept:?}");
+    assert!(kept[0].reason.contains("confirm"), "{kept:?}");
 }

@@ -7,7 +7,12 @@
 //! - (b) every stored payout only moved forward since the previous observation, never vanished,
 //!   and its history is consistent;
 //! - (c) after a reconciler pass, every payout LeanX had settled before the pass is settled the
-//!   same way in DynamoDB (unless that pass's own lookup for it was faulted).
+//!   same way in DynamoDB (unless that pass's own lookup for it was faulted);
+//! - (d) no payout LeanX holds is ever FAILED `not_received_by_provider`.
+//!
+//! Besides sequential steps, a reconciler pass runs concurrently with a create (first send or
+//! retry, taking over an abandoned claim) and with LeanX settling a payout and posting its
+//! callback.
 //!
 //! Cases: `PROPTEST_CASES` (default 24, the CI run). A failure is shrunk and reported as the
 //! minimal list of steps.
@@ -43,6 +48,10 @@ enum Op {
     StoreAwayDuringCreate(usize),
     Wait(u64),
     Reconcile,
+    /// A reconciler pass racing the merchant's create (a first send or a retry).
+    ReconcileDuringCreate(usize),
+    /// LeanX settles a payout (and posts its callback) while a reconciler pass runs.
+    SettleDuringReconcile(usize, bool),
 }
 
 fn fault() -> impl Strategy<Value = FaultKind> {
@@ -98,9 +107,11 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (r.clone(), any::<bool>()).prop_map(|(i, s)| Op::LeanxSettles(i, s)),
         1 => callbacks().prop_map(Op::Callbacks),
         1 => r.clone().prop_map(Op::Get),
-        1 => r.prop_map(Op::StoreAwayDuringCreate),
+        1 => r.clone().prop_map(Op::StoreAwayDuringCreate),
         1 => (0u64..400).prop_map(Op::Wait),
         3 => Just(Op::Reconcile),
+        2 => r.clone().prop_map(Op::ReconcileDuringCreate),
+        1 => (r, any::<bool>()).prop_map(|(i, s)| Op::SettleDuringReconcile(i, s)),
     ]
 }
 
@@ -170,6 +181,27 @@ impl Model<'_> {
             }
             Op::Wait(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
             Op::Reconcile => self.reconcile_and_check().await?,
+            Op::ReconcileDuringCreate(i) => {
+                for external_ref in &self.refs {
+                    make_due(self.stack, external_ref).await;
+                }
+                let body = self.body(*i);
+                let (pass, answer) =
+                    tokio::join!(try_reconcile(self.stack), self.stack.create(&body));
+                pass.map_err(|e| format!("reconciler failed: {e}"))?;
+                expect_status(&answer.status, &[200, 201, 409, 503])?;
+            }
+            Op::SettleDuringReconcile(i, success) => {
+                for external_ref in &self.refs {
+                    make_due(self.stack, external_ref).await;
+                }
+                let status = if *success { "SUCCESS" } else { "FAILED" };
+                let (_, pass) = tokio::join!(
+                    sim.settle(&self.refs[*i], status),
+                    try_reconcile(self.stack)
+                );
+                pass.map_err(|e| format!("reconciler failed: {e}"))?;
+            }
         }
         self.check().await
     }
@@ -206,6 +238,23 @@ impl Model<'_> {
                         ));
                     }
                     check_history(&payout).map_err(|e| format!("(b) {external_ref}: {e}"))?;
+                    // (d) "not received, no money moved" is never said of a payout LeanX holds.
+                    if payout
+                        .failure
+                        .as_ref()
+                        .is_some_and(|f| f.code == "not_received_by_provider")
+                        && self
+                            .stack
+                            .sim()
+                            .payout(external_ref)
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .is_some()
+                    {
+                        return Err(format!(
+                            "(d) {external_ref} declared not received while LeanX holds it"
+                        ));
+                    }
                     self.seen.insert(external_ref.clone(), payout.status);
                 }
             }

@@ -16,13 +16,12 @@ use aws_sdk_dynamodb::operation::put_item::{PutItemInput, PutItemOutput};
 use aws_sdk_dynamodb::operation::query::{QueryInput, QueryOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
 use chrono::{DateTime, Duration, Utc};
+use leanx_payouts::domain::CallbackClaims;
 use leanx_payouts::domain::{
     Decision, ExistingClaim, LeanxTransactionStatus, Payout, PayoutEvent, PayoutRequest, SendState,
     classify_existing, decide,
 };
-use leanx_payouts::store::{
-    CreateOutcome, PayoutStore, SaveOutcome, StoreError, UnmatchedCallback,
-};
+use leanx_payouts::store::{ClaimOutcome, PayoutStore, SaveOutcome, StoreError, UnmatchedCallback};
 use payouts_e2e::dynamodb::{fresh_store, fresh_store_with, local_config};
 use rust_decimal::Decimal;
 
@@ -86,7 +85,7 @@ fn reported_failed() -> PayoutEvent {
 async fn create(store: &impl PayoutStore, payout: &Payout) {
     assert_eq!(
         store.create_pending(payout).await.expect("create"),
-        CreateOutcome::Created
+        ClaimOutcome::Created
     );
 }
 
@@ -139,7 +138,7 @@ async fn second_create_of_the_same_payout_returns_the_stored_one() {
     create(&store, &first).await;
 
     let again = pending("INV-1", "second-request", at + Duration::seconds(2));
-    let CreateOutcome::Exists(stored) = store.create_pending(&again).await.expect("create") else {
+    let ClaimOutcome::Exists(stored) = store.create_pending(&again).await.expect("create") else {
         panic!("a second create must not succeed");
     };
     assert_eq!(stored, first, "the first claim is kept, untouched");
@@ -159,7 +158,7 @@ async fn create_with_another_body_under_the_same_ref_returns_the_stored_payout_t
         at,
         CLAIM_TTL,
     );
-    let CreateOutcome::Exists(stored) = store.create_pending(&other).await.expect("create") else {
+    let ClaimOutcome::Exists(stored) = store.create_pending(&other).await.expect("create") else {
         panic!("a second create must not succeed");
     };
     assert_eq!(stored, first);
@@ -188,8 +187,8 @@ async fn fifty_concurrent_creates_of_one_ref_make_exactly_one_claim() {
     let mut stored_owners = Vec::new();
     for (i, outcome) in outcomes.into_iter().enumerate() {
         match outcome.expect("task").expect("create") {
-            CreateOutcome::Created => winners.push(format!("owner-{i}")),
-            CreateOutcome::Exists(stored) => stored_owners.push(stored.claim_owner),
+            ClaimOutcome::Created => winners.push(format!("owner-{i}")),
+            ClaimOutcome::Exists(stored) => stored_owners.push(stored.claim_owner),
         }
     }
     assert_eq!(winners.len(), 1, "exactly one create wins: {winners:?}");
@@ -279,7 +278,7 @@ async fn a_final_payout_refuses_a_save_from_a_stale_read() {
     save(&store, &read, &settled).await;
 
     // A reconciler still holding the PROCESSING read tries to write its bookkeeping, then a FAILED.
-    let checked = read.checked(at + Duration::seconds(2), None);
+    let checked = read.rescheduled_check(at + Duration::seconds(2), None);
     assert_eq!(
         store.save(&read, &checked).await.expect("save"),
         SaveOutcome::Stale(Some(settled.clone()))
@@ -358,7 +357,7 @@ async fn due_for_check_returns_open_due_payouts_oldest_first_within_limit() {
     for p in [&newest, &future, &oldest, &settled, &middle] {
         create(&store, p).await;
     }
-    let was_due = store.due_for_check(at, 10).await.expect("due");
+    let was_due = store.due_for_check(at, 10).await.expect("due").payouts;
     assert!(
         was_due
             .iter()
@@ -374,24 +373,35 @@ async fn due_for_check_returns_open_due_payouts_oldest_first_within_limit() {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        refs(store.due_for_check(at, 10).await.expect("due")),
+        refs(store.due_for_check(at, 10).await.expect("due").payouts),
         ["INV-OLDEST", "INV-MIDDLE", "INV-NEWEST"]
     );
     assert_eq!(
-        refs(store.due_for_check(at, 2).await.expect("due")),
+        refs(store.due_for_check(at, 2).await.expect("due").payouts),
         ["INV-OLDEST", "INV-MIDDLE"]
     );
-    assert!(store.due_for_check(at, 0).await.expect("due").is_empty());
+    assert!(
+        store
+            .due_for_check(at, 0)
+            .await
+            .expect("due")
+            .payouts
+            .is_empty()
+    );
     let all = store
         .due_for_check(at + Duration::seconds(3600), 10)
         .await
-        .expect("due");
+        .expect("due")
+        .payouts;
     assert_eq!(
         refs(all),
         ["INV-OLDEST", "INV-MIDDLE", "INV-NEWEST", "INV-FUTURE"]
     );
     // Full payouts come back from the index, equal to what was written.
-    assert_eq!(store.due_for_check(at, 1).await.expect("due"), [oldest]);
+    assert_eq!(
+        store.due_for_check(at, 1).await.expect("due").payouts,
+        [oldest]
+    );
 }
 
 #[tokio::test]
@@ -518,9 +528,17 @@ async fn unmatched_callbacks_are_kept_and_listed_newest_first() {
         .map(|i| UnmatchedCallback {
             id: format!("cb-{i}"),
             received_at: at + Duration::milliseconds(1500 * i),
-            invoice_no: Some(format!("PAYOUT-ORPHAN-{i}")),
-            external_invoice_ref: (i != 1).then(|| format!("INV-UNKNOWN-{i}")),
-            claims_json: format!(r#"{{"invoice_no":"PAYOUT-ORPHAN-{i}","amount":"1.00"}}"#),
+            reason: "no payout with this external_invoice_ref or invoice_no".into(),
+            claims: CallbackClaims {
+                invoice_no: format!("PAYOUT-ORPHAN-{i}"),
+                invoice_status: "SUCCESS".into(),
+                amount: Some(r#""1.00""#.into()),
+                external_invoice_ref: (i != 1).then(|| format!("INV-UNKNOWN-{i}")),
+                virtual_pool_reference: None,
+                recipient_reference: None,
+                third_party_account_no: None,
+                payout_service_id: None,
+            },
         })
         .collect();
     for callback in &callbacks {
@@ -538,6 +556,17 @@ async fn unmatched_callbacks_are_kept_and_listed_newest_first() {
         store.unmatched_callbacks(2).await.expect("list"),
         newest_first[..2]
     );
+    // A replayed token (same id) is the same record, never a second one.
+    let mut replayed = callbacks[0].clone();
+    replayed.received_at = at + Duration::seconds(60);
+    store
+        .record_unmatched_callback(&replayed)
+        .await
+        .expect("record a replay");
+    assert_eq!(
+        store.unmatched_callbacks(10).await.expect("list"),
+        newest_first
+    );
     // They are kept apart from payouts: never found as one by invoice number.
     assert_eq!(
         store
@@ -551,6 +580,7 @@ async fn unmatched_callbacks_are_kept_and_listed_newest_first() {
             .due_for_check(at + Duration::days(1), 10)
             .await
             .expect("due")
+            .payouts
             .is_empty()
     );
 }
@@ -737,7 +767,7 @@ async fn a_create_retried_after_it_landed_is_still_ours() {
     // What the SDK's automatic retry does when the first answer was lost.
     assert_eq!(
         store.create_pending(&claim).await.expect("create"),
-        CreateOutcome::Created
+        ClaimOutcome::Created
     );
 }
 
@@ -762,4 +792,32 @@ async fn a_save_retried_after_it_landed_is_still_saved() {
         store.save(&claim, &other).await.expect("save"),
         SaveOutcome::Stale(Some(stored)) if stored == sending
     ));
+}
+
+/// Issue 11, finding 7: one item on the due index that does not decode as a payout is returned
+/// as undecodable, with its key; the other due payouts still come back.
+#[tokio::test]
+async fn an_undecodable_due_item_is_reported_with_its_key_and_the_others_still_come_back() {
+    let (store, client, table) = fresh_store().await;
+    let at = now();
+    let good = pending("INV-GOOD", "o", at - Duration::seconds(60));
+    create(&store, &good).await;
+    client
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("PAYOUT#INV-BROKEN".into()))
+        .item("sk", AttributeValue::S("PAYOUT".into()))
+        .item("due_pk", AttributeValue::S("OPEN".into()))
+        .item(
+            "due_at",
+            AttributeValue::S("2000-01-01T00:00:00.000Z".into()),
+        )
+        .item("status", AttributeValue::S("NOT_A_STATUS".into()))
+        .send()
+        .await
+        .expect("put a corrupt item");
+    let due = store.due_for_check(at, 10).await.expect("due");
+    assert_eq!(due.payouts, vec![good]);
+    assert_eq!(due.undecodable.len(), 1, "{due:?}");
+    assert_eq!(due.undecodable[0].key, "PAYOUT#INV-BROKEN");
 }

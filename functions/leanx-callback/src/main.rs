@@ -1,18 +1,19 @@
 //! POST /callbacks/leanx: LeanX's signed success callback.
 
 use lambda_http::{Error, Request, service_fn};
-use leanx_payouts::config::Needs;
-use leanx_payouts::runtime::{body_bytes, init_tracing, service_from_env, to_response};
+use leanx_payouts::api::responses;
+use leanx_payouts::config::LeanxUse;
+use leanx_payouts::runtime::{body_bytes, clients_from_env, init_tracing, to_response};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let service = &service_from_env(Needs::Tracking).await;
+    let take = &clients_from_env(LeanxUse::TracksPayouts)
+        .await
+        .take_callback();
     lambda_http::run(service_fn(move |request: Request| async move {
-        let result = service
-            .take_callback(body_bytes(&request), chrono::Utc::now())
-            .await;
-        Ok::<_, Error>(to_response(result))
+        let outcome = take.run(body_bytes(&request), chrono::Utc::now()).await;
+        Ok::<_, Error>(to_response(responses::leanx_callback(outcome)))
     }))
     .await
 }

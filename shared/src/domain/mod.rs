@@ -1,12 +1,25 @@
 //! The pure domain: amounts, requests, payouts and their state machine. No I/O here.
+//!
+//! - `payout.rs`: the payout as kept, its statuses, the transition table and the writes.
+//! - `decision.rs`: what an event (LeanX's answer, a callback, a verdict) decides.
+//! - `callback_claims.rs`: what a LeanX callback claims, and when it agrees with a payout.
+//! - `claim.rs`: what a repeated create amounts to (conflict, in progress, take over, replay).
 
 pub mod amount;
+pub mod callback_claims;
+pub mod claim;
+pub mod decision;
+pub mod mask;
 pub mod payout;
 pub mod request;
 
 pub use amount::{Amount, AmountError};
+pub use callback_claims::CallbackClaims;
+pub use claim::{ExistingClaim, classify_existing};
+pub use decision::{Change, Decision, LeanxTransactionStatus, PayoutEvent, decide};
+pub use mask::mask_account;
 pub use payout::{
-    Change, Decision, ExistingClaim, Failure, HistoryEntry, LeanxTransactionStatus, Payout,
-    PayoutEvent, PayoutStatus, SendState, classify_existing, decide, next_check_delay,
+    Attention, CONTRADICTED_BY_LEANX, Failure, HistoryEntry, NOT_RECEIVED_BY_PROVIDER,
+    NotReceivedRule, Payout, PayoutStatus, SendState, next_check_delay,
 };
 pub use request::{InvoiceRef, MAX_BODY_BYTES, PayoutRequest, ValidationError};

@@ -3,6 +3,8 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde::Deserialize;
+
+use crate::domain::CallbackClaims;
 use serde_json::value::RawValue;
 
 use super::secret::Secret;
@@ -47,6 +49,25 @@ pub struct CallbackOutput {
     pub payout_payment: Option<serde_json::Value>,
     #[serde(default)]
     pub client_transaction_details: Option<serde_json::Value>,
+    /// Not in LeanX's published claims; compared when a delivery carries it.
+    #[serde(default)]
+    pub third_party_account_no: Option<String>,
+}
+
+/// A stable id for a callback token: a replay of the same token has the same id, so it is
+/// recorded once. SHA-256 of the token text, hex, first 32 characters; never the token itself.
+pub fn token_id(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let token = serde_json::from_slice::<Body>(body)
+        .ok()
+        .and_then(|b| b.data)
+        .map(|d| match d {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        })
+        .unwrap_or_default();
+    let digest = Sha256::digest(token.as_bytes());
+    format!("cb_{}", &hex::encode(digest)[..32])
 }
 
 impl CallbackOutput {
@@ -60,6 +81,26 @@ impl CallbackOutput {
 
     pub fn is_success(&self) -> bool {
         self.invoice_status.eq_ignore_ascii_case("SUCCESS")
+    }
+
+    /// The facts matching needs, as the domain keeps them.
+    pub fn claims(&self) -> CallbackClaims {
+        let text = |v: &Option<serde_json::Value>| match v {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let client = self.client_data.as_ref();
+        CallbackClaims {
+            invoice_no: self.invoice_no.clone(),
+            invoice_status: self.invoice_status.clone(),
+            amount: self.amount.as_ref().map(|a| a.get().to_owned()),
+            external_invoice_ref: self.external_invoice_ref().map(str::to_owned),
+            virtual_pool_reference: client.and_then(|c| c.virtual_pool_reference.clone()),
+            recipient_reference: client.and_then(|c| c.recipient_reference.clone()),
+            third_party_account_no: self.third_party_account_no.clone(),
+            payout_service_id: text(&self.payout_service_id),
+        }
     }
 
     /// The amount LeanX says it paid, if it sent a valid one.

@@ -2,8 +2,10 @@
 
 pub mod callback;
 pub mod client;
+pub mod provider;
 pub mod secret;
 pub mod signing;
+pub mod vocabulary;
 
 pub use callback::{CallbackError, CallbackOutput, verify_callback};
 pub use client::{

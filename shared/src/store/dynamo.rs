@@ -11,19 +11,26 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
-use super::schema::{
-    BY_INVOICE_NO, DUE_AT, DUE_AT_FORMAT, DUE_FOR_CHECK, DUE_PK, DUE_PK_OPEN, INVOICE_NO,
-    PAYOUT_PK_PREFIX, PAYOUT_SK, PK, SK, UNMATCHED_PK,
+use super::items::{
+    Item, UnmatchedItem, fixed_width_time, payout_from_item, payout_key, payout_to_item,
+    string_attribute,
 };
-use super::{CreateOutcome, PayoutStore, SaveOutcome, StoreError, UnmatchedCallback};
+use super::schema::{
+    BY_INVOICE_NO, DUE_AT, DUE_FOR_CHECK, DUE_PK, DUE_PK_OPEN, INVOICE_NO, PAYOUT_PK_PREFIX, PK,
+    SK, UNMATCHED_PK,
+};
+use super::{
+    ClaimOutcome, DuePayouts, PayoutStore, SaveOutcome, StoreError, UndecodableItem,
+    UnmatchedCallback,
+};
 use crate::domain::{InvoiceRef, Payout};
-
-type Item = HashMap<String, AttributeValue>;
 
 /// Longest SDK error text passed on: enough to diagnose, short enough never to carry an item.
 const MAX_ERROR_CHARS: usize = 300;
@@ -61,99 +68,18 @@ impl DynamoPayoutStore {
     }
 }
 
-/// `2026-11-23T10:15:02.113Z`: fixed width, so string order is time order.
-pub fn fixed_width_time(at: DateTime<Utc>) -> String {
-    at.format(DUE_AT_FORMAT).to_string()
-}
+/// Items marking an unmatched callback's token as seen: `pk = "UNMATCHED_ID#<id>"`.
+const UNMATCHED_ID_PK_PREFIX: &str = "UNMATCHED_ID#";
+const UNMATCHED_ID_SK: &str = "SEEN";
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn payout_pk(external_invoice_ref: &str) -> String {
-    format!("{PAYOUT_PK_PREFIX}{external_invoice_ref}")
-}
-
-fn payout_key(external_invoice_ref: &str) -> Item {
-    HashMap::from([
-        (PK.to_owned(), s(payout_pk(external_invoice_ref))),
-        (SK.to_owned(), s(PAYOUT_SK)),
-    ])
-}
-
-/// A payout as its item: every field, plus the keys and the sparse index attributes that apply.
-pub fn payout_to_item(payout: &Payout) -> Result<Item, StoreError> {
-    let mut item: Item = to_item(payout)
-        .map_err(|e| StoreError::Corrupt(format!("payout does not map to an item: {e}")))?;
-    // A GSI key attribute must be absent or a non-empty string: NULL or "" is refused.
-    let bad_invoice_no = match item.get(INVOICE_NO) {
-        Some(AttributeValue::S(text)) => text.is_empty(),
-        Some(_) => true,
-        None => false,
-    };
-    if bad_invoice_no {
-        item.remove(INVOICE_NO);
-    }
-    item.extend(payout_key(payout.external_invoice_ref.as_str()));
-    // Only open payouts wait for a check; a final one drops out of the index.
-    if let (false, Some(at)) = (payout.status.is_final(), payout.next_check_at) {
-        item.insert(DUE_PK.to_owned(), s(DUE_PK_OPEN));
-        item.insert(DUE_AT.to_owned(), s(fixed_width_time(at)));
-    }
-    Ok(item)
-}
-
-/// The payout an item holds.
-pub fn payout_from_item(mut item: Item) -> Result<Payout, StoreError> {
-    let pk = match item.get(PK) {
-        Some(AttributeValue::S(pk)) => pk.clone(),
-        _ => String::new(),
-    };
-    if !pk.starts_with(PAYOUT_PK_PREFIX) {
-        return Err(StoreError::Corrupt(format!("item {pk:?} is not a payout")));
-    }
-    for derived in [PK, SK, DUE_PK, DUE_AT] {
-        item.remove(derived);
-    }
-    from_item(item).map_err(|e| StoreError::Corrupt(format!("{pk}: {e}")))
-}
-
-/// How an unmatched callback is stored. Its invoice number is renamed so that it can never
-/// appear in the `by_invoice_no` index, which must only ever point at payouts.
-#[derive(Serialize, Deserialize)]
-struct UnmatchedItem {
-    pk: String,
-    sk: String,
-    id: String,
-    received_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    callback_invoice_no: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    callback_external_invoice_ref: Option<String>,
-    claims_json: String,
-}
-
-impl UnmatchedItem {
-    fn from_callback(callback: &UnmatchedCallback) -> UnmatchedItem {
-        UnmatchedItem {
-            pk: UNMATCHED_PK.to_owned(),
-            sk: format!("{}#{}", fixed_width_time(callback.received_at), callback.id),
-            id: callback.id.clone(),
-            received_at: callback.received_at,
-            callback_invoice_no: callback.invoice_no.clone(),
-            callback_external_invoice_ref: callback.external_invoice_ref.clone(),
-            claims_json: callback.claims_json.clone(),
-        }
-    }
-
-    fn into_callback(self) -> UnmatchedCallback {
-        UnmatchedCallback {
-            id: self.id,
-            received_at: self.received_at,
-            invoice_no: self.callback_invoice_no,
-            external_invoice_ref: self.callback_external_invoice_ref,
-            claims_json: self.claims_json,
-        }
+/// Whether a transaction was cancelled only because a condition failed (the marker existed).
+fn is_condition_cancelled<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("ConditionalCheckFailed")),
+        _ => false,
     }
 }
 
@@ -235,7 +161,7 @@ impl DynamoPayoutStore {
 
 #[async_trait]
 impl PayoutStore for DynamoPayoutStore {
-    async fn create_pending(&self, payout: &Payout) -> Result<CreateOutcome, StoreError> {
+    async fn create_pending(&self, payout: &Payout) -> Result<ClaimOutcome, StoreError> {
         let result = self
             .client
             .put_item()
@@ -247,16 +173,14 @@ impl PayoutStore for DynamoPayoutStore {
             .send()
             .await;
         match conditional_put("PutItem (create)", result)? {
-            ConditionalPut::Written => Ok(CreateOutcome::Created),
+            ConditionalPut::Written => Ok(ClaimOutcome::Created),
             // Our own put landed and its answer was lost; the SDK's retry then failed the
             // condition against it. The claim (unique owner, exact timestamps) is ours.
-            ConditionalPut::Refused(Some(stored)) if stored == *payout => {
-                Ok(CreateOutcome::Created)
-            }
-            ConditionalPut::Refused(Some(stored)) => Ok(CreateOutcome::Exists(stored)),
+            ConditionalPut::Refused(Some(stored)) if stored == *payout => Ok(ClaimOutcome::Created),
+            ConditionalPut::Refused(Some(stored)) => Ok(ClaimOutcome::Exists(stored)),
             // Only a server without ALL_OLD support gets here: read it instead.
             ConditionalPut::Refused(None) => match self.get(&payout.external_invoice_ref).await? {
-                Some(stored) => Ok(CreateOutcome::Exists(stored)),
+                Some(stored) => Ok(ClaimOutcome::Exists(stored)),
                 None => Err(StoreError::Unavailable(format!(
                     "payout {} existed at create but is gone",
                     payout.external_invoice_ref
@@ -290,7 +214,7 @@ impl PayoutStore for DynamoPayoutStore {
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":version", AttributeValue::N(current.version.to_string()))
-            .expression_attribute_values(":status", s(current.status.as_str()))
+            .expression_attribute_values(":status", string_attribute(current.status.as_str()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -329,7 +253,7 @@ impl PayoutStore for DynamoPayoutStore {
                         .index_name(BY_INVOICE_NO)
                         .key_condition_expression("#n = :n")
                         .expression_attribute_names("#n", INVOICE_NO)
-                        .expression_attribute_values(":n", s(invoice_no))
+                        .expression_attribute_values(":n", string_attribute(invoice_no))
                 },
                 2,
                 "Query (by_invoice_no)",
@@ -360,7 +284,7 @@ impl PayoutStore for DynamoPayoutStore {
         &self,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<Payout>, StoreError> {
+    ) -> Result<DuePayouts, StoreError> {
         // Read from the index, which is eventually consistent: a just-changed payout may show
         // its old state here, which only costs the caller a Stale on its conditional save.
         let now = fixed_width_time(now);
@@ -374,33 +298,82 @@ impl PayoutStore for DynamoPayoutStore {
                         .key_condition_expression("#due_pk = :open AND #due_at <= :now")
                         .expression_attribute_names("#due_pk", DUE_PK)
                         .expression_attribute_names("#due_at", DUE_AT)
-                        .expression_attribute_values(":open", s(DUE_PK_OPEN))
-                        .expression_attribute_values(":now", s(now.clone()))
+                        .expression_attribute_values(":open", string_attribute(DUE_PK_OPEN))
+                        .expression_attribute_values(":now", string_attribute(now.clone()))
                         .scan_index_forward(true)
                 },
                 limit,
                 "Query (due_for_check)",
             )
             .await?;
-        items.into_iter().map(payout_from_item).collect()
+        let mut due = DuePayouts::default();
+        for item in items {
+            let key = match item.get(PK) {
+                Some(AttributeValue::S(pk)) => pk.clone(),
+                _ => "(no pk)".to_owned(),
+            };
+            match payout_from_item(item) {
+                Ok(payout) => due.payouts.push(payout),
+                Err(e) => due.undecodable.push(UndecodableItem {
+                    key,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        Ok(due)
     }
 
     async fn record_unmatched_callback(
         &self,
         callback: &UnmatchedCallback,
     ) -> Result<(), StoreError> {
-        let item: Item = to_item(UnmatchedItem::from_callback(callback)).map_err(|e| {
+        let item: Item = to_item(UnmatchedItem::from_callback(callback)?).map_err(|e| {
             StoreError::Corrupt(format!("unmatched callback does not map to an item: {e}"))
         })?;
-        // Unconditional: a redelivered callback with the same id and time is the same record.
-        self.client
-            .put_item()
-            .table_name(&self.table_name)
-            .set_item(Some(item))
+        // One transaction: the listing item, and a marker keyed by the token's id alone that
+        // must not exist yet. A replayed token fails the marker's condition and so records
+        // nothing: one record per token, however often LeanX (or anyone) replays it.
+        let marker: Item = HashMap::from([
+            (
+                PK.to_owned(),
+                string_attribute(format!("{UNMATCHED_ID_PK_PREFIX}{}", callback.id)),
+            ),
+            (SK.to_owned(), string_attribute(UNMATCHED_ID_SK.to_owned())),
+        ]);
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table_name)
+                            .set_item(Some(marker))
+                            .condition_expression("attribute_not_exists(#pk)")
+                            .expression_attribute_names("#pk", PK)
+                            .build()
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    )
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table_name)
+                            .set_item(Some(item))
+                            .build()
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    )
+                    .build(),
+            )
             .send()
-            .await
-            .map_err(|e| unavailable("PutItem (unmatched callback)", &e))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_cancelled(&e) => Ok(()),
+            Err(e) => Err(unavailable("TransactWriteItems (unmatched callback)", &e)),
+        }
     }
 
     async fn unmatched_callbacks(
@@ -415,7 +388,7 @@ impl PayoutStore for DynamoPayoutStore {
                         .table_name(&self.table_name)
                         .key_condition_expression("#pk = :pk")
                         .expression_attribute_names("#pk", PK)
-                        .expression_attribute_values(":pk", s(UNMATCHED_PK))
+                        .expression_attribute_values(":pk", string_attribute(UNMATCHED_PK))
                         .scan_index_forward(false)
                 },
                 limit,
@@ -426,54 +399,9 @@ impl PayoutStore for DynamoPayoutStore {
             .into_iter()
             .map(|item| {
                 from_item::<UnmatchedItem>(item)
-                    .map(UnmatchedItem::into_callback)
-                    .map_err(|e| StoreError::Corrupt(format!("unmatched callback item: {e}")))
+                    .map_err(|e| StoreError::Corrupt(format!("unmatched callback item: {e}")))?
+                    .into_callback()
             })
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::PayoutRequest;
-    use chrono::Duration;
-
-    fn payout() -> Payout {
-        let request = PayoutRequest::from_json(
-            br#"{"external_invoice_ref":"INV-1","payout_service_id":23,"amount":"13.00",
-                "recipient_name":"John","third_party_account_no":"8011408168","recipient_reference":"R"}"#,
-        )
-        .expect("valid request");
-        let now = DateTime::from_timestamp(1_800_000_000, 0).expect("valid time");
-        Payout::new_pending(&request, "owner".into(), now, Duration::seconds(30))
-    }
-
-    #[test]
-    fn fixed_width_time_keeps_trailing_zeros() {
-        let at = DateTime::from_timestamp(1_800_000_000, 100_000_000).expect("valid time");
-        assert_eq!(fixed_width_time(at), "2027-01-15T08:00:00.100Z");
-        let whole = DateTime::from_timestamp(1_800_000_000, 0).expect("valid time");
-        assert_eq!(fixed_width_time(whole), "2027-01-15T08:00:00.000Z");
-    }
-
-    #[test]
-    fn item_round_trips_and_carries_keys() {
-        let p = payout();
-        let item = payout_to_item(&p).expect("maps");
-        assert_eq!(item.get(PK), Some(&s("PAYOUT#INV-1")));
-        assert_eq!(item.get(SK), Some(&s("PAYOUT")));
-        assert_eq!(item.get("amount"), Some(&s("13.00")));
-        assert_eq!(item.get(DUE_PK), Some(&s("OPEN")));
-        assert!(!item.contains_key(INVOICE_NO));
-        assert_eq!(payout_from_item(item).expect("reads back"), p);
-    }
-
-    #[test]
-    fn final_payout_has_no_due_attributes() {
-        let mut p = payout();
-        p.status = crate::domain::PayoutStatus::Succeeded;
-        let item = payout_to_item(&p).expect("maps");
-        assert!(!item.contains_key(DUE_PK) && !item.contains_key(DUE_AT));
     }
 }

@@ -1,21 +1,22 @@
-//! Payout state: the narrow port the functions use, and its DynamoDB adapter.
+//! Payout state: the narrow port the use cases use, and its DynamoDB adapter.
 //!
-//! The domain decides every new state ([`crate::domain::Payout::apply`] and friends); the store
-//! only persists it, conditionally on the payout being exactly as it was read (its `version`),
-//! so that two racing writers can never both win.
+//! The domain decides every new state ([`crate::domain::decide`] and the transitions on
+//! [`crate::domain::Payout`]); the store only persists it, conditionally on the payout being
+//! exactly as it was read (its `version`), so that two racing writers can never both win.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{InvoiceRef, Payout};
+use crate::domain::{CallbackClaims, InvoiceRef, Payout};
 
 pub mod dynamo;
+mod items;
 pub mod schema;
 
 pub use dynamo::DynamoPayoutStore;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// DynamoDB could not be reached or answered an error: nothing is known to have changed.
     #[error("payout store unavailable: {0}")]
@@ -30,7 +31,7 @@ pub enum StoreError {
 // allocation.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
-pub enum CreateOutcome {
+pub enum ClaimOutcome {
     /// This request holds the new claim.
     Created,
     /// The ref was already claimed: here is the payout as stored.
@@ -46,26 +47,41 @@ pub enum SaveOutcome {
     Stale(Option<Payout>),
 }
 
-/// A verified LeanX callback that matched no payout, kept for an operator.
+/// A verified LeanX callback that was not applied, kept for an operator: it matched no payout,
+/// or disagreed with the one it named (`reason` says which). Its id is derived from the token,
+/// so a replayed callback is the same record, never a second one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnmatchedCallback {
     pub id: String,
     pub received_at: DateTime<Utc>,
-    pub invoice_no: Option<String>,
-    pub external_invoice_ref: Option<String>,
-    /// The verified claims, as LeanX sent them.
-    pub claims_json: String,
+    pub reason: String,
+    pub claims: CallbackClaims,
+}
+
+/// A stored item on the due index that does not decode as a payout: skipped, never fatal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndecodableItem {
+    /// The item's key (`pk`), to find it with.
+    pub key: String,
+    pub reason: String,
+}
+
+/// Open payouts due for a check, and the due items that could not be read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DuePayouts {
+    pub payouts: Vec<Payout>,
+    pub undecodable: Vec<UndecodableItem>,
 }
 
 #[async_trait]
 pub trait PayoutStore: Send + Sync {
     /// Claims `payout.external_invoice_ref` with a new PENDING payout, unless the ref exists.
-    async fn create_pending(&self, payout: &Payout) -> Result<CreateOutcome, StoreError>;
+    async fn create_pending(&self, payout: &Payout) -> Result<ClaimOutcome, StoreError>;
 
     /// Writes `next` only if the stored payout is still `current` (same version and status).
     /// Every change after creation goes through here: the send recovery point
-    /// (`Payout::start_send`), claim take-over, status transitions with their history entry,
-    /// and reconciler bookkeeping.
+    /// (`Payout::start_send`), claim take-over and release, status transitions with their
+    /// history entry, and reconciler bookkeeping.
     async fn save(&self, current: &Payout, next: &Payout) -> Result<SaveOutcome, StoreError>;
 
     async fn get(&self, external_invoice_ref: &InvoiceRef) -> Result<Option<Payout>, StoreError>;
@@ -73,13 +89,15 @@ pub trait PayoutStore: Send + Sync {
     async fn find_by_invoice_no(&self, invoice_no: &str) -> Result<Option<Payout>, StoreError>;
 
     /// Open payouts whose next check is due at or before `now`, oldest first, at most `limit`;
-    /// read from a sparse index that final payouts drop out of (no Scan).
+    /// read from a sparse index that final payouts drop out of (no Scan). An item that does not
+    /// decode is returned as such, so that one bad item never stops the others.
     async fn due_for_check(
         &self,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<Payout>, StoreError>;
+    ) -> Result<DuePayouts, StoreError>;
 
+    /// Keeps an unmatched callback; a second record with the same id changes nothing.
     async fn record_unmatched_callback(
         &self,
         callback: &UnmatchedCallback,

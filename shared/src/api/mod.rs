@@ -1,9 +1,12 @@
-//! What clients see: the payout resource, and every error mapped to HTTP in one place.
+//! What clients see: the payout resource, and every use case's outcome and error mapped to
+//! HTTP, in one place (`responses.rs` maps outcomes; this file the resource and the errors).
+
+pub mod responses;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::domain::{Failure, Payout, PayoutStatus, ValidationError};
+use crate::domain::{Attention, Failure, Payout, PayoutStatus, ValidationError};
 use crate::store::StoreError;
 
 /// API.md's payout resource.
@@ -19,8 +22,29 @@ pub struct PayoutView {
     pub recipient_reference: String,
     pub invoice_no: Option<String>,
     pub failure: Option<Failure>,
+    /// Set when LeanX contradicted the payout's final status: an operator must look.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attention: Option<AttentionView>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// `{ "code": "contradicted_by_leanx", "reported": "SUCCESS", "at": "…" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttentionView {
+    pub code: String,
+    pub reported: String,
+    pub at: String,
+}
+
+impl From<&Attention> for AttentionView {
+    fn from(a: &Attention) -> Self {
+        AttentionView {
+            code: a.code.clone(),
+            reported: a.reported.clone(),
+            at: millis(a.at),
+        }
+    }
 }
 
 fn millis(at: DateTime<Utc>) -> String {
@@ -40,6 +64,7 @@ impl From<&Payout> for PayoutView {
             recipient_reference: p.recipient_reference.clone(),
             invoice_no: p.invoice_no.clone(),
             failure: p.failure.clone(),
+            attention: p.attention.as_ref().map(AttentionView::from),
             created_at: millis(p.created_at),
             updated_at: millis(p.updated_at),
         }
@@ -64,6 +89,10 @@ pub enum ApiError {
     /// Storage failed: nothing is known to have changed; the client may retry the same request.
     #[error("the payout store is unavailable; retry the same request")]
     Unavailable(#[source] StoreError),
+    /// LeanX could not be reached before anything was sent: nothing was sent, and the same
+    /// request may be retried after `retry_after_seconds`.
+    #[error("LeanX is unreachable; nothing was sent, retry the same request")]
+    LeanxUnreachable { retry_after_seconds: u64 },
 }
 
 impl ApiError {
@@ -74,7 +103,7 @@ impl ApiError {
             ApiError::NotFound => 404,
             ApiError::IdempotencyConflict | ApiError::RequestInProgress { .. } => 409,
             ApiError::PayloadTooLarge => 413,
-            ApiError::Unavailable(_) => 503,
+            ApiError::Unavailable(_) | ApiError::LeanxUnreachable { .. } => 503,
         }
     }
 
@@ -86,7 +115,7 @@ impl ApiError {
             ApiError::RequestInProgress { .. } => "request_in_progress",
             ApiError::NotFound => "not_found",
             ApiError::Unauthorized => "unauthorized",
-            ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::Unavailable(_) | ApiError::LeanxUnreachable { .. } => "service_unavailable",
         }
     }
 
@@ -110,6 +139,9 @@ impl ApiError {
                 vec![("retry-after", retry_after_seconds.to_string())]
             }
             ApiError::Unavailable(_) => vec![("retry-after", "1".into())],
+            ApiError::LeanxUnreachable {
+                retry_after_seconds,
+            } => vec![("retry-after", retry_after_seconds.to_string())],
             _ => vec![],
         }
     }
@@ -145,12 +177,6 @@ impl ApiResponse {
     }
 }
 
-/// Logs show only the last four digits of an account number (API.md).
-pub fn mask_account(account: &str) -> String {
-    let keep = account.len().saturating_sub(4);
-    format!("{}{}", "*".repeat(keep), &account[keep..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,11 +198,5 @@ mod tests {
         assert_eq!((e.status_code(), e.code()), (409, "request_in_progress"));
         assert_eq!(e.headers(), vec![("retry-after", "3".to_string())]);
         assert!(ApiError::NotFound.body()["error"].get("field").is_none());
-    }
-
-    #[test]
-    fn account_numbers_are_masked_to_last_four() {
-        assert_eq!(mask_account("8011408168"), "******8168");
-        assert_eq!(mask_account("123"), "123");
     }
 }

@@ -1,0 +1,117 @@
+//! Lambda glue shared by the binaries: logging, wiring from configuration (`wiring.rs`), and
+//! the translation between API Gateway HTTP events and the use cases' HTTP answers.
+
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use crate::api::{ApiError, ApiResponse};
+
+pub mod wiring;
+
+pub use wiring::{Clients, clients_from_env};
+
+/// JSON logs, one object per line, with the Lambda request id and the use case's span fields
+/// (`external_invoice_ref`, …). CloudWatch's log group already names the function.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .with_ansi(false)
+        .init();
+}
+
+/// Turns a use case's result into the HTTP response API Gateway returns.
+pub fn to_response(result: Result<ApiResponse, ApiError>) -> Response<Body> {
+    let (status, headers, body) = match result {
+        Ok(ok) => (ok.status, ok.headers, ok.body),
+        Err(error) => {
+            if let ApiError::Unavailable(cause) = &error {
+                tracing::error!(error = %cause, "request failed: payout store unavailable");
+            }
+            (error.status_code(), error.headers(), error.body())
+        }
+    };
+    let mut builder = Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(Body::Text(body.to_string()))
+        .unwrap_or_else(|_| Response::new(Body::Text(String::new())))
+}
+
+/// The `{external_invoice_ref}` path segment: API Gateway's path parameter, or the raw path's
+/// last segment where a local router does not fill path parameters.
+pub fn payout_ref(request: &Request) -> String {
+    if let Some(value) = request.path_parameters().first("external_invoice_ref") {
+        return value.to_owned();
+    }
+    let path = request.raw_http_path();
+    let tail = path.strip_prefix("/payouts/").unwrap_or("");
+    percent_encoding::percent_decode_str(tail)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The request body's bytes, however the event carried them.
+pub fn body_bytes(request: &Request) -> &[u8] {
+    request.body().as_ref()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Request {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap();
+        lambda_http::request::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn get_payout_reads_the_ref_from_the_path_parameter() {
+        assert_eq!(
+            payout_ref(&fixture("apigw-v2-get-payout.json")),
+            "INV-2026:0001"
+        );
+    }
+
+    #[test]
+    fn get_payout_falls_back_to_the_raw_path() {
+        let mut request = fixture("apigw-v2-get-payout.json");
+        request = request.with_path_parameters(std::collections::HashMap::<String, String>::new());
+        assert_eq!(payout_ref(&request), "INV-2026:0001");
+    }
+
+    #[test]
+    fn create_payout_reads_a_base64_encoded_body() {
+        let request = fixture("apigw-v2-create-payout-base64.json");
+        let parsed = crate::domain::PayoutRequest::from_json(body_bytes(&request)).unwrap();
+        assert_eq!(parsed.amount.to_client_string(), "13.00");
+    }
+
+    #[test]
+    fn callback_body_reaches_the_verifier_as_sent() {
+        let request = fixture("apigw-v2-leanx-callback.json");
+        let body: serde_json::Value = serde_json::from_slice(body_bytes(&request)).unwrap();
+        assert_eq!(body["response_code"], 2100);
+    }
+
+    #[test]
+    fn errors_become_json_responses_with_their_headers() {
+        let response = to_response(Err(ApiError::RequestInProgress {
+            retry_after_seconds: 2,
+        }));
+        assert_eq!(response.status(), 409);
+        assert_eq!(response.headers()["retry-after"], "2");
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        assert_eq!(body["error"]["code"], "request_in_progress");
+    }
+}

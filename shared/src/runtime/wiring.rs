@@ -1,0 +1,191 @@
+//! Wiring from configuration: the clients a container builds once (the payout store, the LeanX
+//! client, the Hash Key) and the use cases over them. A configuration error ends the process
+//! with one line naming the setting, before the function takes any request.
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+
+use crate::config::{Config, ConfigError, LeanxUse, load_credentials};
+use crate::leanx::{
+    AcceptedPayout, CreatePayoutInvoice, LeanxClient, LeanxError, LeanxSettings, PayoutTransaction,
+    Secret,
+};
+use crate::store::DynamoPayoutStore;
+use crate::usecases::{
+    CreatePayout, LookupPayout, PayoutDestination, PayoutProvider, Reconciler, TakeCallback,
+};
+
+/// What a container builds once, from which each function takes its one use case.
+pub struct Clients {
+    pub config: Config,
+    pub store: Arc<DynamoPayoutStore>,
+    pub leanx: Arc<LeanxOnFirstUse>,
+    pub hash_key: Secret,
+}
+
+impl Clients {
+    pub fn create_payout(&self) -> CreatePayout {
+        CreatePayout {
+            store: self.store.clone(),
+            provider: self.leanx.clone(),
+            destination: PayoutDestination {
+                virtual_pool_reference: self.config.virtual_pool_reference.clone(),
+                callback_url: self.config.callback_url.clone(),
+            },
+            timings: self.config.timings.clone(),
+        }
+    }
+
+    pub fn lookup_payout(&self) -> LookupPayout {
+        LookupPayout {
+            store: self.store.clone(),
+            provider: self.leanx.clone(),
+            timings: self.config.timings.clone(),
+        }
+    }
+
+    pub fn take_callback(&self) -> TakeCallback {
+        TakeCallback {
+            store: self.store.clone(),
+            provider: self.leanx.clone(),
+            hash_key: self.hash_key.clone(),
+            virtual_pool_reference: self.config.virtual_pool_reference.clone(),
+        }
+    }
+
+    pub fn reconciler(&self) -> Reconciler {
+        Reconciler {
+            store: self.store.clone(),
+            provider: self.leanx.clone(),
+            timings: self.config.timings.clone(),
+            limits: self.config.reconcile,
+            not_found_codes: self.config.leanx_not_found_codes.clone(),
+        }
+    }
+}
+
+/// Builds the clients once per container, or ends the process naming the bad setting.
+pub async fn clients_from_env(leanx_use: LeanxUse) -> Clients {
+    match try_clients_from_env(leanx_use).await {
+        Ok(clients) => clients,
+        Err(error) => {
+            eprintln!("configuration error: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn try_clients_from_env(leanx_use: LeanxUse) -> Result<Clients, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let config = Config::from_env(env, leanx_use)?;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(ConnectorBuiltOnFirstRequest(sdk_https_client()));
+    if env("AWS_ACCESS_KEY_ID").is_some() && env("AWS_SECRET_ACCESS_KEY").is_some() {
+        // Lambda always puts the function's credentials in the environment, where the default
+        // chain would find them first anyway. Naming that provider skips building the rest of
+        // the chain, whose web-identity provider makes an STS client at once, and with it the
+        // TLS set-up (the system's root certificates, read and parsed).
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    let aws = loader.load().await;
+    let credentials = load_credentials(&config, env, Some(&aws)).await?;
+    let mut settings = LeanxSettings::new(config.leanx_base_url.clone(), credentials.clone());
+    settings.sign_requests = config.sign_requests;
+    settings.request_timeout = config.leanx_timeout;
+    let store = DynamoPayoutStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        config.table_name.clone(),
+    );
+    Ok(Clients {
+        config,
+        store: Arc::new(store),
+        leanx: Arc::new(LeanxOnFirstUse {
+            settings,
+            client: OnceLock::new(),
+        }),
+        hash_key: credentials.hash_key,
+    })
+}
+
+/// What the SDK builds as its default HTTPS client (hyper 1, rustls with AWS-LC, the system's
+/// root certificates, proxy settings from the environment).
+fn sdk_https_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
+/// The SDK's default HTTPS client, with its connector (TLS configuration and the system's root
+/// certificates, read and parsed) made on the first request instead of when a service client is
+/// built: that set-up was most of a function's init. Made once per container and cached by the
+/// SDK per connector settings, so the DynamoDB and Secrets Manager clients share it.
+#[derive(Debug)]
+struct ConnectorBuiltOnFirstRequest(SharedHttpClient);
+
+impl HttpClient for ConnectorBuiltOnFirstRequest {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    // `validate_base_client_config` keeps its default (nothing): the wrapped client's own
+    // builds a connector there, eagerly.
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+/// The LeanX client, built on its first use. Its HTTP stack (TLS configuration, root
+/// certificates) is the costliest part of a cold start after the AWS SDK's, and only
+/// `create-payout` calls LeanX on its usual path: `get-payout` and `reconcile-payouts` only for
+/// open payouts, `leanx-callback` only to confirm a callback for a payout whose answer was
+/// lost. Built once per container; later calls only read it.
+pub struct LeanxOnFirstUse {
+    settings: LeanxSettings,
+    client: OnceLock<Result<LeanxClient, LeanxError>>,
+}
+
+impl LeanxOnFirstUse {
+    fn client(&self) -> Result<&LeanxClient, LeanxError> {
+        self.client
+            .get_or_init(|| LeanxClient::new(self.settings.clone()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+#[async_trait]
+impl PayoutProvider for LeanxOnFirstUse {
+    async fn create_payout(
+        &self,
+        payout: &CreatePayoutInvoice<'_>,
+    ) -> Result<AcceptedPayout, LeanxError> {
+        // A set-up failure is `NotSent`: nothing left, so the claim is released as usual.
+        self.client()?.create_payout(payout).await
+    }
+
+    async fn get_payout_transaction(&self, id: &str) -> Result<PayoutTransaction, LeanxError> {
+        self.client()?.get_payout_transaction(id).await
+    }
+}

@@ -1,0 +1,256 @@
+//! In-memory stand-ins for the two ports, for fast tests of every use case's branches: a store
+//! with the same conditional-write semantics as DynamoDB's (a write lands only on the version
+//! and status it was decided from), and a LeanX whose answers are scripted in order. The
+//! DynamoDB and simulator tests prove the real adapters; these prove the rules.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{InvoiceRef, Payout};
+use crate::leanx::{AcceptedPayout, CreatePayoutInvoice, LeanxError, PayoutTransaction};
+use crate::store::{
+    ClaimOutcome, DuePayouts, PayoutStore, SaveOutcome, StoreError, UndecodableItem,
+    UnmatchedCallback,
+};
+use crate::usecases::PayoutProvider;
+
+type Interference = Box<dyn FnOnce(&mut Payout) + Send>;
+
+/// A payout table in memory.
+#[derive(Default)]
+pub struct InMemoryStore {
+    payouts: Mutex<BTreeMap<String, Payout>>,
+    unmatched: Mutex<Vec<UnmatchedCallback>>,
+    /// Applied to the stored payout just before the next save is checked: another writer
+    /// winning the race at that exact moment.
+    before_next_save: Mutex<Option<Interference>>,
+    saves: Mutex<usize>,
+    undecodable: Mutex<Vec<UndecodableItem>>,
+}
+
+impl InMemoryStore {
+    pub fn new() -> InMemoryStore {
+        InMemoryStore::default()
+    }
+
+    /// Stores `payout` as it is (a test's starting state).
+    pub fn put(&self, payout: Payout) {
+        self.payouts
+            .lock()
+            .unwrap()
+            .insert(payout.external_invoice_ref.to_string(), payout);
+    }
+
+    pub fn stored(&self, external_invoice_ref: &str) -> Option<Payout> {
+        self.payouts
+            .lock()
+            .unwrap()
+            .get(external_invoice_ref)
+            .cloned()
+    }
+
+    /// Makes another writer change the stored payout right before the next save is checked.
+    pub fn interfere_before_next_save(&self, change: impl FnOnce(&mut Payout) + Send + 'static) {
+        *self.before_next_save.lock().unwrap() = Some(Box::new(change));
+    }
+
+    pub fn kept_callbacks(&self) -> Vec<UnmatchedCallback> {
+        self.unmatched.lock().unwrap().clone()
+    }
+
+    /// A due item that will not decode (a corrupt row on the due index).
+    pub fn put_undecodable(&self, key: &str) {
+        self.undecodable.lock().unwrap().push(UndecodableItem {
+            key: key.into(),
+            reason: "missing field `status`".into(),
+        });
+    }
+
+    /// Conditional writes attempted (landed or not).
+    pub fn saves(&self) -> usize {
+        *self.saves.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl PayoutStore for InMemoryStore {
+    async fn create_pending(&self, payout: &Payout) -> Result<ClaimOutcome, StoreError> {
+        let mut payouts = self.payouts.lock().unwrap();
+        let key = payout.external_invoice_ref.to_string();
+        if let Some(existing) = payouts.get(&key) {
+            return Ok(ClaimOutcome::Exists(existing.clone()));
+        }
+        payouts.insert(key, payout.clone());
+        Ok(ClaimOutcome::Created)
+    }
+
+    async fn save(&self, current: &Payout, next: &Payout) -> Result<SaveOutcome, StoreError> {
+        *self.saves.lock().unwrap() += 1;
+        let interference = self.before_next_save.lock().unwrap().take();
+        let mut payouts = self.payouts.lock().unwrap();
+        let key = current.external_invoice_ref.to_string();
+        let Some(stored) = payouts.get_mut(&key) else {
+            return Ok(SaveOutcome::Stale(None));
+        };
+        if let Some(change) = interference {
+            change(stored);
+        }
+        if stored.version != current.version || stored.status != current.status {
+            return Ok(SaveOutcome::Stale(Some(stored.clone())));
+        }
+        *stored = next.clone();
+        Ok(SaveOutcome::Saved)
+    }
+
+    async fn get(&self, external_invoice_ref: &InvoiceRef) -> Result<Option<Payout>, StoreError> {
+        Ok(self.stored(external_invoice_ref.as_str()))
+    }
+
+    async fn find_by_invoice_no(&self, invoice_no: &str) -> Result<Option<Payout>, StoreError> {
+        Ok(self
+            .payouts
+            .lock()
+            .unwrap()
+            .values()
+            .find(|p| p.invoice_no.as_deref() == Some(invoice_no))
+            .cloned())
+    }
+
+    async fn due_for_check(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<DuePayouts, StoreError> {
+        let mut due: Vec<Payout> = self
+            .payouts
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|p| !p.status.is_final() && p.next_check_at.is_some_and(|at| at <= now))
+            .cloned()
+            .collect();
+        due.sort_by_key(|p| p.next_check_at);
+        due.truncate(limit);
+        Ok(DuePayouts {
+            payouts: due,
+            undecodable: self.undecodable.lock().unwrap().clone(),
+        })
+    }
+
+    async fn record_unmatched_callback(
+        &self,
+        callback: &UnmatchedCallback,
+    ) -> Result<(), StoreError> {
+        let mut kept = self.unmatched.lock().unwrap();
+        if !kept.iter().any(|c| c.id == callback.id) {
+            kept.push(callback.clone());
+        }
+        Ok(())
+    }
+
+    async fn unmatched_callbacks(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<UnmatchedCallback>, StoreError> {
+        let mut kept = self.unmatched.lock().unwrap().clone();
+        kept.sort_by_key(|c| std::cmp::Reverse(c.received_at));
+        kept.truncate(limit);
+        Ok(kept)
+    }
+}
+
+/// A valid `POST /payouts` body for `external_invoice_ref`, RM 13.00 to account 8011408168.
+pub fn payout_body(external_invoice_ref: &str) -> Vec<u8> {
+    format!(
+        r#"{{"external_invoice_ref":"{external_invoice_ref}","payout_service_id":23,"amount":"13.00","recipient_name":"John Doe","third_party_account_no":"8011408168","recipient_reference":"Salary Nov"}}"#
+    )
+    .into_bytes()
+}
+
+/// A fixed instant to start tests from.
+pub fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).expect("a valid instant")
+}
+
+/// A LeanX whose answers are scripted, in order, per call; it records every send.
+#[derive(Default)]
+pub struct ScriptedProvider {
+    creates: Mutex<VecDeque<Result<AcceptedPayout, LeanxError>>>,
+    lookups: Mutex<VecDeque<Result<PayoutTransaction, LeanxError>>>,
+    sent: Mutex<Vec<String>>,
+    lookups_made: Mutex<usize>,
+}
+
+impl ScriptedProvider {
+    pub fn new() -> ScriptedProvider {
+        ScriptedProvider::default()
+    }
+
+    /// The next `create-payout-invoice` answers this.
+    pub fn answer_create(&self, answer: Result<AcceptedPayout, LeanxError>) -> &Self {
+        self.creates.lock().unwrap().push_back(answer);
+        self
+    }
+
+    /// The next `get-payout-transaction-by-id` answers this.
+    pub fn answer_lookup(&self, answer: Result<PayoutTransaction, LeanxError>) -> &Self {
+        self.lookups.lock().unwrap().push_back(answer);
+        self
+    }
+
+    /// The refs of every create that was attempted, in order (a `NotSent` answer included).
+    pub fn sent(&self) -> Vec<String> {
+        self.sent.lock().unwrap().clone()
+    }
+
+    pub fn lookups_made(&self) -> usize {
+        *self.lookups_made.lock().unwrap()
+    }
+
+    /// A lookup answer with this `transaction_status` and invoice number.
+    pub fn transaction(status: &str, invoice_no: Option<&str>) -> PayoutTransaction {
+        serde_json::from_value(serde_json::json!({
+            "transaction_status": status,
+            "payout_invoice_no": invoice_no,
+        }))
+        .expect("a valid transaction")
+    }
+
+    /// LeanX's refusal with this code.
+    pub fn refusal(code: &str, description: &str) -> LeanxError {
+        LeanxError::Refused {
+            response_code: code.into(),
+            description: description.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl PayoutProvider for ScriptedProvider {
+    async fn create_payout(
+        &self,
+        payout: &CreatePayoutInvoice<'_>,
+    ) -> Result<AcceptedPayout, LeanxError> {
+        self.sent
+            .lock()
+            .unwrap()
+            .push(payout.external_invoice_ref.to_owned());
+        self.creates
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| Err(LeanxError::OutcomeUnknown("no scripted answer".into())))
+    }
+
+    async fn get_payout_transaction(&self, _id: &str) -> Result<PayoutTransaction, LeanxError> {
+        *self.lookups_made.lock().unwrap() += 1;
+        self.lookups
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| Err(LeanxError::OutcomeUnknown("no scripted answer".into())))
+    }
+}
