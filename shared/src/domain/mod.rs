@@ -1,10 +1,12 @@
 //! The pure domain: amounts, requests, payouts and their state machine. No I/O here.
 
 pub mod amount;
+pub mod name_match;
 pub mod payout;
 pub mod request;
 
 pub use amount::{Amount, AmountError};
+pub use name_match::{NameMatch, NameVerdict, match_names};
 pub use payout::{
     Change, Decision, ExistingClaim, Failure, HistoryEntry, LeanxTransactionStatus, Payout,
     PayoutEvent, PayoutStatus, SendState, classify_existing, decide, next_check_delay,
