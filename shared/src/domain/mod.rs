@@ -3,6 +3,7 @@
 pub mod amount;
 pub mod name_match;
 pub mod payout;
+pub mod recipient;
 pub mod request;
 
 pub use amount::{Amount, AmountError};
@@ -10,5 +11,9 @@ pub use name_match::{NameMatch, NameVerdict, match_names};
 pub use payout::{
     Change, Decision, ExistingClaim, Failure, HistoryEntry, LeanxTransactionStatus, Payout,
     PayoutEvent, PayoutStatus, SendState, classify_existing, decide, next_check_delay,
+};
+pub use recipient::{
+    PartialMatch, PolicyDecision, Recipient, RecipientPolicy, RecipientPolicyError,
+    RecipientVerification, VerificationMode,
 };
 pub use request::{InvoiceRef, MAX_BODY_BYTES, PayoutRequest, ValidationError};
