@@ -1096,7 +1096,7 @@ mod tests {
 
     #[test]
     fn weighs_a_fathers_name_half_only_when_the_other_name_leaves_it_out() {
-        // 18 half-chars matched of 9+9 and 9+9 + 11 halved: 36 / 47.
+        // 9 + 9 letters paired, of 9 + 9 + 11/2 in all: 18 / 23.5.
         assert_eq!(score("Arun Kumar", "ARUN KUMAR A/L SUBRAMANIAM"), "0.76");
         // Both say who the father is, and the fathers differ: full weight.
         assert_eq!(

@@ -472,7 +472,12 @@ mod tests {
             }
         }
         assert_eq!(rows, 114);
-        assert!(wrong.is_empty(), "{} of {rows} rows:\n{}", wrong.len(), wrong.join("\n"));
+        assert!(
+            wrong.is_empty(),
+            "{} of {rows} rows:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
     }
 
     #[test]
