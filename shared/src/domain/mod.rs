@@ -4,13 +4,17 @@
 //! - `decision.rs`: what an event (LeanX's answer, a callback, a verdict) decides.
 //! - `callback_claims.rs`: what a LeanX callback claims, and when it agrees with a payout.
 //! - `claim.rs`: what a repeated create amounts to (conflict, in progress, take over, replay).
+//! - `name_match.rs`: how well an account holder's name matches the payee's (Malaysian names).
+//! - `recipient.rs`: the recipient policy: when a payout needs a verified, matching recipient.
 
 pub mod amount;
 pub mod callback_claims;
 pub mod claim;
 pub mod decision;
 pub mod mask;
+pub mod name_match;
 pub mod payout;
+pub mod recipient;
 pub mod request;
 
 pub use amount::{Amount, AmountError};
@@ -18,8 +22,13 @@ pub use callback_claims::CallbackClaims;
 pub use claim::{ExistingClaim, classify_existing};
 pub use decision::{Change, Decision, LeanxTransactionStatus, PayoutEvent, decide};
 pub use mask::mask_account;
+pub use name_match::{NameMatch, NameVerdict, match_names};
 pub use payout::{
     Attention, CONTRADICTED_BY_LEANX, Failure, HistoryEntry, NOT_RECEIVED_BY_PROVIDER,
     NotReceivedRule, Payout, PayoutStatus, SendState, next_check_delay,
+};
+pub use recipient::{
+    PartialMatch, PolicyDecision, Recipient, RecipientPolicy, RecipientPolicyError,
+    RecipientVerification, VerificationMode,
 };
 pub use request::{InvoiceRef, MAX_BODY_BYTES, PayoutRequest, ValidationError};

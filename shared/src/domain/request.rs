@@ -198,7 +198,23 @@ fn positive_integer(field: &str, raw: &RawValue) -> Result<u32, ValidationError>
 
 /// A free-text label (name, reference): trimmed, 1–128 characters, no control characters.
 fn label(field: &str, raw: &RawValue) -> Result<String, ValidationError> {
-    let text = json_string(field, raw)?;
+    label_text(field, &json_string(field, raw)?)
+}
+
+/// The rules of a free-text label (`recipient_name`, `recipient_reference`), for every route
+/// that takes one: trimmed, 1–128 characters, no control characters, and none of the
+/// characters that [`is_deceptive_char`] names. Refusals name `field`.
+pub fn label_text(field: &str, text: &str) -> Result<String, ValidationError> {
+    // Checked before trimming: U+2028/U+2029 count as white space and would be trimmed away
+    // silently, and a client that sends one is sending something it did not mean to show.
+    if text.chars().any(is_deceptive_char) {
+        return Err(ValidationError::field(
+            field,
+            format!(
+                "{field} must not contain direction overrides, invisible characters or line separators"
+            ),
+        ));
+    }
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed.chars().count() > 128 {
         return Err(ValidationError::field(
@@ -213,6 +229,20 @@ fn label(field: &str, raw: &RawValue) -> Result<String, ValidationError> {
         ));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Characters that change how a label *looks* on the recipient's bank statement without being
+/// seen (issue 11 item 15): bidirectional embeddings, overrides, isolates and marks can reorder
+/// "Refund 0451" on screen; zero-width characters make two different names look alike; line and
+/// paragraph separators break the statement line. None belongs in a name or a reference.
+pub fn is_deceptive_char(c: char) -> bool {
+    matches!(c,
+        '\u{202A}'..='\u{202E}' // LRE, RLE, PDF, LRO, RLO
+        | '\u{2066}'..='\u{2069}' // LRI, RLI, FSI, PDI
+        | '\u{200E}' | '\u{200F}' | '\u{061C}' // LRM, RLM, ALM
+        | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' // ZWSP, ZWNJ, ZWJ, WJ, BOM
+        | '\u{2028}' | '\u{2029}' // line and paragraph separators
+    )
 }
 
 /// A JSON object's entries in order, duplicates kept, values as raw text: a derived struct or a
@@ -412,6 +442,55 @@ mod tests {
                 String::from_utf8_lossy(&body)
             );
             assert!(!error.message.is_empty());
+        }
+    }
+
+    /// Issue 11 item 15: labels end up on the recipient's bank statement, where a direction
+    /// override can make "Refund 0451" read as something else and an invisible character can make
+    /// two different names look alike.
+    #[test]
+    fn refuses_direction_invisible_and_separator_characters_in_labels_naming_the_field() {
+        let characters = [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+            '\u{202E}', // embeddings, overrides
+            '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', // isolates
+            '\u{200E}', '\u{200F}', '\u{061C}', // direction marks
+            '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', // zero-width
+            '\u{2028}', '\u{2029}', // line and paragraph separators
+        ];
+        let mut wrong = Vec::new();
+        let mut rows = 0;
+        for field in ["recipient_name", "recipient_reference"] {
+            for c in characters {
+                for text in [format!("Ali{c}Baba"), format!("{c}Ali"), format!("Ali{c}")] {
+                    rows += 1;
+                    match PayoutRequest::from_json(&with(field, json!(text))) {
+                        Err(error) if error.field.as_deref() == Some(field) => {}
+                        other => wrong.push(format!("{field} U+{:04X}: {other:?}", c as u32)),
+                    }
+                }
+            }
+        }
+        assert_eq!(rows, 114);
+        assert!(
+            wrong.is_empty(),
+            "{} of {rows} rows:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+    }
+
+    #[test]
+    fn keeps_names_in_other_scripts_and_with_apostrophes() {
+        for name in [
+            "Dato' Siti Nurhaliza",
+            "陈亚九",
+            "முருகன் a/l ராமன்",
+            "محمد علي",
+            "José Ñúñez",
+        ] {
+            let request = PayoutRequest::from_json(&with("recipient_name", json!(name))).unwrap();
+            assert_eq!(request.recipient_name, name);
         }
     }
 
