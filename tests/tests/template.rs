@@ -605,3 +605,191 @@ fn every_function_logs_to_a_log_group_with_retention_and_has_alarms() {
         );
     }
 }
+
+// ---------------------------------------------------------------- LeanX's host follows the stage
+
+const LEANX_PRODUCTION: &str = "https://api.leanx.io";
+const LEANX_SANDBOX: &str = "https://api.leanx.dev";
+
+/// One deployment of the template: its parameters (the defaults, overridden by what the
+/// operator passes) and the intrinsics CloudFormation resolves from them before creating
+/// anything: `Ref` to a parameter, `Fn::If`, `Condition` and the condition functions
+/// (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Fn::Contains`). A `Ref` to a resource or a
+/// pseudo parameter stays as written.
+struct Deployment<'a> {
+    template: &'a Value,
+    parameters: BTreeMap<String, String>,
+}
+
+impl<'a> Deployment<'a> {
+    fn new(template: &'a Value, given: &[(&str, &str)]) -> Self {
+        let declared = template["Parameters"].as_object().expect("Parameters");
+        let mut parameters: BTreeMap<String, String> = declared
+            .iter()
+            .filter_map(|(name, p)| {
+                p.get("Default").map(|d| match d {
+                    Value::String(s) => (name.clone(), s.clone()),
+                    other => (name.clone(), other.to_string()),
+                })
+            })
+            .collect();
+        for (name, value) in given {
+            assert!(declared.contains_key(*name), "no parameter {name}");
+            parameters.insert((*name).to_owned(), (*value).to_owned());
+        }
+        Deployment {
+            template,
+            parameters,
+        }
+    }
+
+    fn resolve(&self, v: &Value) -> Value {
+        match v {
+            Value::Object(map) if map.len() == 1 => {
+                let (function, arg) = map.iter().next().unwrap();
+                match function.as_str() {
+                    "Ref" => match self.parameters.get(arg.as_str().unwrap()) {
+                        Some(value) => Value::String(value.clone()),
+                        None => v.clone(),
+                    },
+                    "Fn::If" => {
+                        let arms = arg.as_array().expect("Fn::If takes a list");
+                        assert_eq!(arms.len(), 3, "Fn::If [condition, then, else]");
+                        if self.condition(arms[0].as_str().unwrap()) {
+                            self.resolve(&arms[1])
+                        } else {
+                            self.resolve(&arms[2])
+                        }
+                    }
+                    "Condition" | "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or"
+                    | "Fn::Contains" => Value::Bool(self.holds(v)),
+                    _ => v.clone(),
+                }
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|i| self.resolve(i)).collect()),
+            other => other.clone(),
+        }
+    }
+
+    fn holds(&self, v: &Value) -> bool {
+        let map = v.as_object().expect("a condition function");
+        let (function, arg) = map.iter().next().unwrap();
+        let args = || arg.as_array().expect("a condition function takes a list");
+        match function.as_str() {
+            "Condition" => self.condition(arg.as_str().unwrap()),
+            "Fn::Equals" => self.resolve(&args()[0]) == self.resolve(&args()[1]),
+            "Fn::Not" => !self.holds(&args()[0]),
+            "Fn::And" => args().iter().all(|c| self.holds(c)),
+            "Fn::Or" => args().iter().any(|c| self.holds(c)),
+            "Fn::Contains" => {
+                let list = self.resolve(&args()[0]);
+                let item = self.resolve(&args()[1]);
+                list.as_array()
+                    .expect("Fn::Contains [list, value]")
+                    .contains(&item)
+            }
+            other => panic!("not a condition function: {other}"),
+        }
+    }
+
+    fn condition(&self, name: &str) -> bool {
+        let condition = &self.template["Conditions"][name];
+        assert!(!condition.is_null(), "no condition {name}");
+        self.holds(condition)
+    }
+
+    /// Whether CloudFormation lets this deployment start: every rule whose `RuleCondition`
+    /// holds has all its assertions true (template `Rules`).
+    fn accepted(&self) -> bool {
+        let Some(rules) = self.template.get("Rules").and_then(Value::as_object) else {
+            return true;
+        };
+        rules.values().all(|rule| {
+            let applies = rule
+                .get("RuleCondition")
+                .is_none_or(|condition| self.holds(condition));
+            !applies
+                || one_or_many(&rule["Assertions"])
+                    .into_iter()
+                    .all(|a| self.holds(&a["Assert"]))
+        })
+    }
+
+    /// LEANX_BASE_URL as each function gets it.
+    fn leanx_base_urls(&self) -> BTreeMap<String, Value> {
+        environments(self.template)
+            .into_iter()
+            .map(|(binary, env)| {
+                let url = env.get("LEANX_BASE_URL").expect("LEANX_BASE_URL is set");
+                (binary, self.resolve(url))
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn a_prod_stack_pays_through_leanx_production_host_by_default() {
+    let t = template();
+    let prod = Deployment::new(&t, &[("Stage", "prod")]);
+    assert!(prod.accepted());
+    for (binary, url) in prod.leanx_base_urls() {
+        assert_eq!(url, LEANX_PRODUCTION, "{binary} in a prod stack");
+    }
+    // The template's own default stage is prod, and gets the same.
+    let default = Deployment::new(&t, &[]);
+    assert_eq!(default.parameters["Stage"], "prod");
+    for (binary, url) in default.leanx_base_urls() {
+        assert_eq!(url, LEANX_PRODUCTION, "{binary} with the default stage");
+    }
+}
+
+#[test]
+fn other_stages_default_to_the_sandbox_and_may_name_another_host() {
+    let t = template();
+    let staging = Deployment::new(&t, &[("Stage", "staging")]);
+    assert!(staging.accepted());
+    for (binary, url) in staging.leanx_base_urls() {
+        assert_eq!(url, LEANX_SANDBOX, "{binary} in a staging stack");
+    }
+    let elsewhere = "https://leanx-sim.staging.example.com";
+    let overridden = Deployment::new(&t, &[("Stage", "staging"), ("LeanxBaseUrl", elsewhere)]);
+    assert!(overridden.accepted());
+    for (binary, url) in overridden.leanx_base_urls() {
+        assert_eq!(url, elsewhere, "{binary} with LeanxBaseUrl given");
+    }
+}
+
+/// Whatever LeanxBaseUrl is given, a prod stack that CloudFormation accepts pays through
+/// LeanX's production host, and naming the sandbox for prod is refused before anything is
+/// created (never silently ignored).
+#[test]
+fn a_prod_stack_can_never_pay_in_the_sandbox() {
+    let t = template();
+    let candidates: [Option<&str>; 6] = [
+        None,
+        Some(""),
+        Some(LEANX_SANDBOX),
+        Some("https://API.LEANX.DEV"),
+        Some("https://leanx-sim.staging.example.com"),
+        Some(LEANX_PRODUCTION),
+    ];
+    for candidate in candidates {
+        let mut given = vec![("Stage", "prod")];
+        given.extend(candidate.map(|url| ("LeanxBaseUrl", url)));
+        let prod = Deployment::new(&t, &given);
+        if !prod.accepted() {
+            continue;
+        }
+        for (binary, url) in prod.leanx_base_urls() {
+            assert_eq!(
+                url, LEANX_PRODUCTION,
+                "{binary} in a prod stack with LeanxBaseUrl {candidate:?}"
+            );
+        }
+    }
+    let sandbox = Deployment::new(&t, &[("Stage", "prod"), ("LeanxBaseUrl", LEANX_SANDBOX)]);
+    assert!(
+        !sandbox.accepted(),
+        "a prod stack naming the sandbox host must be refused"
+    );
+}
