@@ -793,3 +793,62 @@ fn a_prod_stack_can_never_pay_in_the_sandbox() {
         "a prod stack naming the sandbox host must be refused"
     );
 }
+
+// ---------------------------------------------------------------- the callback API's throttle
+
+/// LeanX settles a batch of 5,000 payouts within minutes and may deliver a callback more than
+/// once (shared/LEANX.md): the callback API must take the whole batch in a minute, each
+/// callback twice, without a 429, and a burst of its own on top (docs/operations.md).
+const SETTLING_BATCH: u64 = 5_000;
+const SETTLING_SECONDS: u64 = 60;
+const DELIVERIES_PER_CALLBACK: u64 = 2;
+
+/// (rate per second, burst) of an HTTP API's default route settings.
+fn throttle(t: &Value, api: &str) -> (u64, u64) {
+    let settings = &t["Resources"][api]["Properties"]["DefaultRouteSettings"];
+    let rate = settings["ThrottlingRateLimit"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{api} has no ThrottlingRateLimit of its own"));
+    let burst = settings["ThrottlingBurstLimit"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{api} has no ThrottlingBurstLimit of its own"));
+    (rate, burst)
+}
+
+#[test]
+fn the_callback_api_takes_a_settling_batch_under_its_own_throttle() {
+    let t = template();
+    let (rate, burst) = throttle(&t, "CallbackApi");
+    assert!(
+        rate * SETTLING_SECONDS >= SETTLING_BATCH * DELIVERIES_PER_CALLBACK,
+        "{rate}/s cannot take {SETTLING_BATCH} callbacks, each delivered {DELIVERIES_PER_CALLBACK} times, in {SETTLING_SECONDS} s"
+    );
+    assert!(burst >= rate, "burst {burst} below the rate {rate}");
+    // The merchant's API keeps a throttle of its own: neither is sized for the other.
+    let (merchant_rate, merchant_burst) = throttle(&t, "PayoutsApi");
+    assert!(merchant_rate > 0 && merchant_burst >= merchant_rate);
+    for (api, resource) in of_type(&t, "AWS::Serverless::HttpApi") {
+        assert!(
+            resource["Properties"].get("RouteSettings").is_none(),
+            "{api}: a per-route throttle would hide the documented one"
+        );
+    }
+}
+
+#[test]
+fn docs_operations_md_states_the_throttles_the_template_sets() {
+    let t = template();
+    let doc = std::fs::read_to_string(repo_root().join("docs/operations.md")).unwrap();
+    for api in ["PayoutsApi", "CallbackApi"] {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{api}` |")))
+            .unwrap_or_else(|| panic!("docs/operations.md has no throttle row for {api}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let documented = (
+            cells[2].parse::<u64>().expect("rate cell is a number"),
+            cells[3].parse::<u64>().expect("burst cell is a number"),
+        );
+        assert_eq!(documented, throttle(&t, api), "{api}: (rate, burst)");
+    }
+}
