@@ -70,6 +70,11 @@ fn statements(t: &Value) -> Vec<(&str, &Value)> {
     out
 }
 
+/// Whether `owner` is a KMS key, whose statements are its key policy.
+fn is_key_policy(t: &Value, owner: &str) -> bool {
+    t["Resources"][owner]["Type"] == "AWS::KMS::Key"
+}
+
 /// The four functions by binary name: (logical id, resource).
 fn functions(t: &Value) -> BTreeMap<String, (&str, &Value)> {
     of_type(t, "AWS::Serverless::Function")
@@ -146,6 +151,12 @@ fn no_wildcard_action_or_resource() {
     let all = statements(&t);
     assert!(all.len() >= 4, "no IAM statement found");
     for (owner, statement) in all {
+        if is_key_policy(&t, owner) {
+            // A key policy's Resource is always "*" (the key itself) and its administration
+            // statement is the AWS default: checked statement by statement in
+            // the_alarm_key_rotates_and_lets_cloudwatch_of_this_account_publish.
+            continue;
+        }
         for forbidden in ["NotAction", "NotResource", "NotPrincipal"] {
             assert!(
                 statement.get(forbidden).is_none(),
@@ -312,7 +323,7 @@ fn each_function_holds_exactly_the_actions_its_code_calls() {
         .collect();
     for (owner, statement) in statements(&t) {
         assert!(
-            roles.contains(owner),
+            roles.contains(owner) || is_key_policy(&t, owner),
             "{owner} holds a statement no test covers: {statement}"
         );
     }
@@ -851,4 +862,110 @@ fn docs_operations_md_states_the_throttles_the_template_sets() {
         );
         assert_eq!(documented, throttle(&t, api), "{api}: (rate, burst)");
     }
+}
+
+// ---------------------------------------------------------------- alarms reach a person
+
+#[test]
+fn the_alarm_topic_is_encrypted_with_a_key_of_this_stack_not_alias_aws_sns() {
+    let t = template();
+    let topic = &t["Resources"]["AlarmTopic"];
+    assert_eq!(topic["Type"], "AWS::SNS::Topic");
+    let key = &topic["Properties"]["KmsMasterKeyId"];
+    assert!(
+        !key.is_null(),
+        "the alarm topic must be encrypted (with a key CloudWatch may use)"
+    );
+    assert!(
+        !key.is_string(),
+        "KmsMasterKeyId {key}: an AWS-managed key (alias/aws/sns) refuses CloudWatch, so alarms would never publish"
+    );
+    let key_id = key["Fn::GetAtt"][0]
+        .as_str()
+        .or_else(|| key["Ref"].as_str())
+        .unwrap_or_else(|| panic!("KmsMasterKeyId {key} names no key of this template"));
+    assert_eq!(t["Resources"][key_id]["Type"], "AWS::KMS::Key");
+    // Every alarm notifies that topic, going off and clearing.
+    for (name, alarm) in of_type(&t, "AWS::CloudWatch::Alarm") {
+        for actions in ["AlarmActions", "OKActions"] {
+            assert_eq!(
+                alarm["Properties"][actions],
+                serde_json::json!([{ "Ref": "AlarmTopic" }]),
+                "{name}: {actions}"
+            );
+        }
+    }
+}
+
+/// The template's one KMS key, the alarm topic's: (logical id, resource).
+fn alarm_key(t: &Value) -> (&str, &Value) {
+    let keys = of_type(t, "AWS::KMS::Key");
+    assert_eq!(keys.len(), 1, "one KMS key: the alarm topic's");
+    keys[0]
+}
+
+#[test]
+fn the_alarm_key_rotates_and_lets_cloudwatch_of_this_account_publish() {
+    let t = template();
+    let (key_id, key) = alarm_key(&t);
+    let props = &key["Properties"];
+    assert_eq!(props["EnableKeyRotation"], true, "{key_id}");
+    // SNS encrypts only with symmetric keys.
+    for (property, symmetric) in [
+        ("KeySpec", "SYMMETRIC_DEFAULT"),
+        ("KeyUsage", "ENCRYPT_DECRYPT"),
+    ] {
+        assert!(
+            props.get(property).is_none_or(|v| v == symmetric),
+            "{key_id}: {property}"
+        );
+    }
+    let statements = one_or_many(&props["KeyPolicy"]["Statement"]);
+    assert_eq!(
+        statements.len(),
+        2,
+        "{key_id}: administration and CloudWatch, nothing else"
+    );
+    for s in &statements {
+        assert_eq!(s["Effect"], "Allow");
+        // In a key policy "*" is the key itself.
+        assert_eq!(s["Resource"], "*");
+    }
+    let by_principal = |principal: Value| {
+        statements
+            .iter()
+            .find(|s| s["Principal"] == principal)
+            .unwrap_or_else(|| panic!("{key_id}: no statement for {principal}"))
+    };
+    // The account administers the key through IAM, the AWS default key policy: without it
+    // the key could be left unmanageable. It grants no one anything by itself.
+    let account = by_principal(serde_json::json!({
+        "AWS": { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root" }
+    }));
+    assert_eq!(account["Action"], "kms:*");
+    assert!(account.get("Condition").is_none());
+    // CloudWatch alarms publish to the topic: SNS asks KMS on the publisher's behalf for a
+    // data key and to decrypt it. Only for alarms of this account.
+    let cloudwatch = by_principal(serde_json::json!({ "Service": "cloudwatch.amazonaws.com" }));
+    let actions: BTreeSet<&str> = one_or_many(&cloudwatch["Action"])
+        .into_iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        BTreeSet::from(["kms:Decrypt", "kms:GenerateDataKey*"])
+    );
+    assert_eq!(
+        cloudwatch["Condition"],
+        serde_json::json!({ "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } } })
+    );
+    // An alias, so that the key is findable in the console and in CloudTrail.
+    let aliases = of_type(&t, "AWS::KMS::Alias");
+    assert_eq!(aliases.len(), 1);
+    let alias = &aliases[0].1["Properties"];
+    assert_eq!(alias["TargetKeyId"]["Ref"], key_id);
+    let name = alias["AliasName"]["Fn::Sub"]
+        .as_str()
+        .expect("the alias is named after the stack");
+    assert!(name.starts_with("alias/${AWS::StackName}"), "{name}");
 }
