@@ -969,3 +969,179 @@ fn the_alarm_key_rotates_and_lets_cloudwatch_of_this_account_publish() {
         .expect("the alias is named after the stack");
     assert!(name.starts_with("alias/${AWS::StackName}"), "{name}");
 }
+
+/// The metrics shared/src/metrics.rs publishes for evidence the service refuses to act on
+/// alone; any function may meet one (a callback, a GET's refresh, a reconciler pass, a
+/// create's answer): (metric, alarm threshold, period in seconds).
+const EVIDENCE_METRICS: [(&str, u64, u64); 5] = [
+    ("PayoutsContradicted", 1, 300),
+    ("CallbacksUnmatched", 1, 300),
+    ("UndecodableItems", 1, 300),
+    ("UnknownLeanxStatuses", 1, 300),
+    // One unrecognised answer is a blip that backs off; three in 15 minutes is LeanX
+    // answering something the code does not know (docs/operations.md).
+    ("UnrecognisedLeanxAnswers", 3, 900),
+];
+
+#[test]
+fn each_evidence_metric_alarms_whichever_function_publishes_it() {
+    let t = template();
+    let functions: BTreeSet<String> = functions(&t)
+        .values()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    let alarms = of_type(&t, "AWS::CloudWatch::Alarm");
+    for (metric, threshold, period) in EVIDENCE_METRICS {
+        let watching: Vec<_> = alarms
+            .iter()
+            .filter(|(_, a)| {
+                one_or_many(&a["Properties"]["Metrics"])
+                    .iter()
+                    .any(|m| m["MetricStat"]["Metric"]["MetricName"] == metric)
+            })
+            .collect();
+        assert_eq!(watching.len(), 1, "one alarm on {metric}");
+        let (name, alarm) = watching[0];
+        let p = &alarm["Properties"];
+        let queries = one_or_many(&p["Metrics"]);
+        let mut covered = BTreeSet::new();
+        let mut ids = BTreeSet::new();
+        for q in queries.iter().filter(|q| q.get("MetricStat").is_some()) {
+            let stat = &q["MetricStat"];
+            assert_eq!(
+                stat["Metric"]["Namespace"],
+                leanx_payouts::metrics::NAMESPACE,
+                "{name}"
+            );
+            assert_eq!(stat["Metric"]["MetricName"], metric, "{name}");
+            assert_eq!(stat["Stat"], "Sum", "{name}");
+            assert_eq!(stat["Period"], period, "{name}");
+            assert_eq!(q["ReturnData"], false, "{name}");
+            // FunctionName only: the Service dimension mixes every stack of the account.
+            let dimensions = stat["Metric"]["Dimensions"].as_array().unwrap();
+            assert_eq!(dimensions.len(), 1, "{name}");
+            assert_eq!(dimensions[0]["Name"], "FunctionName", "{name}");
+            covered.insert(dimensions[0]["Value"]["Ref"].as_str().unwrap().to_owned());
+            ids.insert(q["Id"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(
+            covered, functions,
+            "{name} must watch {metric} from every function"
+        );
+        // One result: the functions' counts added (metric math counts a missing value as 0).
+        let results: Vec<_> = queries
+            .iter()
+            .filter(|q| q.get("Expression").is_some())
+            .collect();
+        assert_eq!(results.len(), 1, "{name}");
+        assert_eq!(results[0]["ReturnData"], true, "{name}");
+        let terms: BTreeSet<String> = results[0]["Expression"]
+            .as_str()
+            .unwrap()
+            .split('+')
+            .map(|term| term.trim().to_owned())
+            .collect();
+        assert_eq!(
+            terms, ids,
+            "{name}: the expression adds every function's count"
+        );
+        assert_eq!(p["Threshold"], threshold, "{name}");
+        assert_eq!(
+            p["ComparisonOperator"], "GreaterThanOrEqualToThreshold",
+            "{name}"
+        );
+        assert_eq!(p["EvaluationPeriods"], 1, "{name}");
+        // Published only when it happens: no data is the good news.
+        assert_eq!(p["TreatMissingData"], "notBreaching", "{name}");
+    }
+}
+
+/// A single payout open past the grace period (15 min) and LeanX's longest documented hold
+/// (STATUS_PENDING_APPROVAL, 30-40 min) fires at the first reconciler pass that sees it.
+#[test]
+fn one_payout_open_past_the_grace_period_and_approval_hold_fires_an_alarm() {
+    let t = template();
+    let alarms = of_type(&t, "AWS::CloudWatch::Alarm");
+    let (name, alarm) = alarms
+        .iter()
+        .find(|(_, a)| {
+            a["Properties"]["MetricName"] == leanx_payouts::metrics::OLDEST_OPEN_PAYOUT_AGE_SECONDS
+        })
+        .expect("an alarm on the oldest open payout's age");
+    let p = &alarm["Properties"];
+    assert_eq!(p["Namespace"], leanx_payouts::metrics::NAMESPACE);
+    assert_eq!(p["Dimensions"][0]["Name"], "FunctionName");
+    assert_eq!(
+        p["Dimensions"][0]["Value"]["Ref"],
+        "ReconcilePayoutsFunction"
+    );
+    assert_eq!(
+        p["Statistic"], "Maximum",
+        "{name}: the oldest, not an average"
+    );
+    assert_eq!(p["ComparisonOperator"], "GreaterThanThreshold");
+    assert_eq!(
+        p["EvaluationPeriods"], 1,
+        "{name}: one pass seeing it is enough"
+    );
+    assert_eq!(p["DatapointsToAlarm"], 1, "{name}");
+    let threshold: u64 = Deployment::new(&t, &[])
+        .resolve(&p["Threshold"])
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| p["Threshold"].as_u64())
+        .expect("a threshold in seconds");
+    let grace = 15 * 60;
+    let approval_hold = 40 * 60;
+    assert!(
+        threshold > grace && threshold > approval_hold,
+        "{threshold} s would page for payouts LeanX is still settling"
+    );
+    assert!(
+        threshold <= 45 * 60,
+        "{threshold} s: a stuck payout waits too long for a person"
+    );
+}
+
+/// The reconciler publishes the oldest open payout's age every pass (0 when none is open), so
+/// no data means it is not running: that is the reconciler-lag alarm's to report. The stuck
+/// alarm keeps its state meanwhile: it never reports "no stuck payout" when nobody looked.
+#[test]
+fn a_silent_reconciler_never_clears_the_stuck_payout_alarm() {
+    let t = template();
+    let alarms = of_type(&t, "AWS::CloudWatch::Alarm");
+    let on = |metric: &str| {
+        alarms
+            .iter()
+            .find(|(_, a)| a["Properties"]["MetricName"] == metric)
+            .map(|(_, a)| &a["Properties"])
+            .unwrap_or_else(|| panic!("no alarm on {metric}"))
+    };
+    let stuck = on(leanx_payouts::metrics::OLDEST_OPEN_PAYOUT_AGE_SECONDS);
+    assert_eq!(stuck["TreatMissingData"], "ignore");
+    let lag = on(leanx_payouts::metrics::RECONCILER_LAG_SECONDS);
+    assert_eq!(lag["TreatMissingData"], "breaching");
+}
+
+#[test]
+fn every_alarm_is_in_docs_operations_md() {
+    let t = template();
+    let doc = std::fs::read_to_string(repo_root().join("docs/operations.md")).unwrap();
+    let section = doc
+        .split("## Alarms")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/operations.md has an Alarms section");
+    for (id, alarm) in of_type(&t, "AWS::CloudWatch::Alarm") {
+        let name = alarm["Properties"]["AlarmName"]["Fn::Sub"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id}: AlarmName is Fn::Sub ${{AWS::StackName}}-<name>"));
+        let short = name
+            .strip_prefix("${AWS::StackName}-")
+            .unwrap_or_else(|| panic!("{id}: {name} is not <stack>-<name>"));
+        assert!(
+            section.contains(&format!("`{short}`")),
+            "docs/operations.md's alarm table lacks `{short}`"
+        );
+    }
+}
