@@ -70,6 +70,11 @@ fn statements(t: &Value) -> Vec<(&str, &Value)> {
     out
 }
 
+/// Whether `owner` is a KMS key, whose statements are its key policy.
+fn is_key_policy(t: &Value, owner: &str) -> bool {
+    t["Resources"][owner]["Type"] == "AWS::KMS::Key"
+}
+
 /// The four functions by binary name: (logical id, resource).
 fn functions(t: &Value) -> BTreeMap<String, (&str, &Value)> {
     of_type(t, "AWS::Serverless::Function")
@@ -146,6 +151,12 @@ fn no_wildcard_action_or_resource() {
     let all = statements(&t);
     assert!(all.len() >= 4, "no IAM statement found");
     for (owner, statement) in all {
+        if is_key_policy(&t, owner) {
+            // A key policy's Resource is always "*" (the key itself) and its administration
+            // statement is the AWS default: checked statement by statement in
+            // the_alarm_key_rotates_and_lets_cloudwatch_of_this_account_publish.
+            continue;
+        }
         for forbidden in ["NotAction", "NotResource", "NotPrincipal"] {
             assert!(
                 statement.get(forbidden).is_none(),
@@ -312,7 +323,7 @@ fn each_function_holds_exactly_the_actions_its_code_calls() {
         .collect();
     for (owner, statement) in statements(&t) {
         assert!(
-            roles.contains(owner),
+            roles.contains(owner) || is_key_policy(&t, owner),
             "{owner} holds a statement no test covers: {statement}"
         );
     }
@@ -602,6 +613,535 @@ fn every_function_logs_to_a_log_group_with_retention_and_has_alarms() {
                     && a["Properties"]["MetricName"] == metric
             }),
             "no alarm on {metric}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- LeanX's host follows the stage
+
+const LEANX_PRODUCTION: &str = "https://api.leanx.io";
+const LEANX_SANDBOX: &str = "https://api.leanx.dev";
+
+/// One deployment of the template: its parameters (the defaults, overridden by what the
+/// operator passes) and the intrinsics CloudFormation resolves from them before creating
+/// anything: `Ref` to a parameter, `Fn::If`, `Condition` and the condition functions
+/// (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Fn::Contains`). A `Ref` to a resource or a
+/// pseudo parameter stays as written.
+struct Deployment<'a> {
+    template: &'a Value,
+    parameters: BTreeMap<String, String>,
+}
+
+impl<'a> Deployment<'a> {
+    fn new(template: &'a Value, given: &[(&str, &str)]) -> Self {
+        let declared = template["Parameters"].as_object().expect("Parameters");
+        let mut parameters: BTreeMap<String, String> = declared
+            .iter()
+            .filter_map(|(name, p)| {
+                p.get("Default").map(|d| match d {
+                    Value::String(s) => (name.clone(), s.clone()),
+                    other => (name.clone(), other.to_string()),
+                })
+            })
+            .collect();
+        for (name, value) in given {
+            assert!(declared.contains_key(*name), "no parameter {name}");
+            parameters.insert((*name).to_owned(), (*value).to_owned());
+        }
+        Deployment {
+            template,
+            parameters,
+        }
+    }
+
+    fn resolve(&self, v: &Value) -> Value {
+        match v {
+            Value::Object(map) if map.len() == 1 => {
+                let (function, arg) = map.iter().next().unwrap();
+                match function.as_str() {
+                    "Ref" => match self.parameters.get(arg.as_str().unwrap()) {
+                        Some(value) => Value::String(value.clone()),
+                        None => v.clone(),
+                    },
+                    "Fn::If" => {
+                        let arms = arg.as_array().expect("Fn::If takes a list");
+                        assert_eq!(arms.len(), 3, "Fn::If [condition, then, else]");
+                        if self.condition(arms[0].as_str().unwrap()) {
+                            self.resolve(&arms[1])
+                        } else {
+                            self.resolve(&arms[2])
+                        }
+                    }
+                    "Condition" | "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or"
+                    | "Fn::Contains" => Value::Bool(self.holds(v)),
+                    _ => v.clone(),
+                }
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|i| self.resolve(i)).collect()),
+            other => other.clone(),
+        }
+    }
+
+    fn holds(&self, v: &Value) -> bool {
+        let map = v.as_object().expect("a condition function");
+        let (function, arg) = map.iter().next().unwrap();
+        let args = || arg.as_array().expect("a condition function takes a list");
+        match function.as_str() {
+            "Condition" => self.condition(arg.as_str().unwrap()),
+            "Fn::Equals" => self.resolve(&args()[0]) == self.resolve(&args()[1]),
+            "Fn::Not" => !self.holds(&args()[0]),
+            "Fn::And" => args().iter().all(|c| self.holds(c)),
+            "Fn::Or" => args().iter().any(|c| self.holds(c)),
+            "Fn::Contains" => {
+                let list = self.resolve(&args()[0]);
+                let item = self.resolve(&args()[1]);
+                list.as_array()
+                    .expect("Fn::Contains [list, value]")
+                    .contains(&item)
+            }
+            other => panic!("not a condition function: {other}"),
+        }
+    }
+
+    fn condition(&self, name: &str) -> bool {
+        let condition = &self.template["Conditions"][name];
+        assert!(!condition.is_null(), "no condition {name}");
+        self.holds(condition)
+    }
+
+    /// Whether CloudFormation lets this deployment start: every rule whose `RuleCondition`
+    /// holds has all its assertions true (template `Rules`).
+    fn accepted(&self) -> bool {
+        let Some(rules) = self.template.get("Rules").and_then(Value::as_object) else {
+            return true;
+        };
+        rules.values().all(|rule| {
+            let applies = rule
+                .get("RuleCondition")
+                .is_none_or(|condition| self.holds(condition));
+            !applies
+                || one_or_many(&rule["Assertions"])
+                    .into_iter()
+                    .all(|a| self.holds(&a["Assert"]))
+        })
+    }
+
+    /// LEANX_BASE_URL as each function gets it.
+    fn leanx_base_urls(&self) -> BTreeMap<String, Value> {
+        environments(self.template)
+            .into_iter()
+            .map(|(binary, env)| {
+                let url = env.get("LEANX_BASE_URL").expect("LEANX_BASE_URL is set");
+                (binary, self.resolve(url))
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn a_prod_stack_pays_through_leanx_production_host_by_default() {
+    let t = template();
+    let prod = Deployment::new(&t, &[("Stage", "prod")]);
+    assert!(prod.accepted());
+    for (binary, url) in prod.leanx_base_urls() {
+        assert_eq!(url, LEANX_PRODUCTION, "{binary} in a prod stack");
+    }
+    // The template's own default stage is prod, and gets the same.
+    let default = Deployment::new(&t, &[]);
+    assert_eq!(default.parameters["Stage"], "prod");
+    for (binary, url) in default.leanx_base_urls() {
+        assert_eq!(url, LEANX_PRODUCTION, "{binary} with the default stage");
+    }
+}
+
+#[test]
+fn other_stages_default_to_the_sandbox_and_may_name_another_host() {
+    let t = template();
+    let staging = Deployment::new(&t, &[("Stage", "staging")]);
+    assert!(staging.accepted());
+    for (binary, url) in staging.leanx_base_urls() {
+        assert_eq!(url, LEANX_SANDBOX, "{binary} in a staging stack");
+    }
+    let elsewhere = "https://leanx-sim.staging.example.com";
+    let overridden = Deployment::new(&t, &[("Stage", "staging"), ("LeanxBaseUrl", elsewhere)]);
+    assert!(overridden.accepted());
+    for (binary, url) in overridden.leanx_base_urls() {
+        assert_eq!(url, elsewhere, "{binary} with LeanxBaseUrl given");
+    }
+}
+
+/// Whatever LeanxBaseUrl is given, a prod stack that CloudFormation accepts pays through
+/// LeanX's production host, and naming the sandbox for prod is refused before anything is
+/// created (never silently ignored).
+#[test]
+fn a_prod_stack_can_never_pay_in_the_sandbox() {
+    let t = template();
+    let candidates: [Option<&str>; 6] = [
+        None,
+        Some(""),
+        Some(LEANX_SANDBOX),
+        Some("https://API.LEANX.DEV"),
+        Some("https://leanx-sim.staging.example.com"),
+        Some(LEANX_PRODUCTION),
+    ];
+    for candidate in candidates {
+        let mut given = vec![("Stage", "prod")];
+        given.extend(candidate.map(|url| ("LeanxBaseUrl", url)));
+        let prod = Deployment::new(&t, &given);
+        if !prod.accepted() {
+            continue;
+        }
+        for (binary, url) in prod.leanx_base_urls() {
+            assert_eq!(
+                url, LEANX_PRODUCTION,
+                "{binary} in a prod stack with LeanxBaseUrl {candidate:?}"
+            );
+        }
+    }
+    let sandbox = Deployment::new(&t, &[("Stage", "prod"), ("LeanxBaseUrl", LEANX_SANDBOX)]);
+    assert!(
+        !sandbox.accepted(),
+        "a prod stack naming the sandbox host must be refused"
+    );
+}
+
+// ---------------------------------------------------------------- the callback API's throttle
+
+/// LeanX settles a batch of 5,000 payouts within minutes and may deliver a callback more than
+/// once (shared/LEANX.md): the callback API must take the whole batch in a minute, each
+/// callback twice, without a 429, and a burst of its own on top (docs/operations.md).
+const SETTLING_BATCH: u64 = 5_000;
+const SETTLING_SECONDS: u64 = 60;
+const DELIVERIES_PER_CALLBACK: u64 = 2;
+
+/// (rate per second, burst) of an HTTP API's default route settings.
+fn throttle(t: &Value, api: &str) -> (u64, u64) {
+    let settings = &t["Resources"][api]["Properties"]["DefaultRouteSettings"];
+    let rate = settings["ThrottlingRateLimit"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{api} has no ThrottlingRateLimit of its own"));
+    let burst = settings["ThrottlingBurstLimit"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{api} has no ThrottlingBurstLimit of its own"));
+    (rate, burst)
+}
+
+#[test]
+fn the_callback_api_takes_a_settling_batch_under_its_own_throttle() {
+    let t = template();
+    let (rate, burst) = throttle(&t, "CallbackApi");
+    assert!(
+        rate * SETTLING_SECONDS >= SETTLING_BATCH * DELIVERIES_PER_CALLBACK,
+        "{rate}/s cannot take {SETTLING_BATCH} callbacks, each delivered {DELIVERIES_PER_CALLBACK} times, in {SETTLING_SECONDS} s"
+    );
+    assert!(burst >= rate, "burst {burst} below the rate {rate}");
+    // The merchant's API keeps a throttle of its own: neither is sized for the other.
+    let (merchant_rate, merchant_burst) = throttle(&t, "PayoutsApi");
+    assert!(merchant_rate > 0 && merchant_burst >= merchant_rate);
+    for (api, resource) in of_type(&t, "AWS::Serverless::HttpApi") {
+        assert!(
+            resource["Properties"].get("RouteSettings").is_none(),
+            "{api}: a per-route throttle would hide the documented one"
+        );
+    }
+}
+
+#[test]
+fn docs_operations_md_states_the_throttles_the_template_sets() {
+    let t = template();
+    let doc = std::fs::read_to_string(repo_root().join("docs/operations.md")).unwrap();
+    for api in ["PayoutsApi", "CallbackApi"] {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{api}` |")))
+            .unwrap_or_else(|| panic!("docs/operations.md has no throttle row for {api}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let documented = (
+            cells[2].parse::<u64>().expect("rate cell is a number"),
+            cells[3].parse::<u64>().expect("burst cell is a number"),
+        );
+        assert_eq!(documented, throttle(&t, api), "{api}: (rate, burst)");
+    }
+}
+
+// ---------------------------------------------------------------- alarms reach a person
+
+#[test]
+fn the_alarm_topic_is_encrypted_with_a_key_of_this_stack_not_alias_aws_sns() {
+    let t = template();
+    let topic = &t["Resources"]["AlarmTopic"];
+    assert_eq!(topic["Type"], "AWS::SNS::Topic");
+    let key = &topic["Properties"]["KmsMasterKeyId"];
+    assert!(
+        !key.is_null(),
+        "the alarm topic must be encrypted (with a key CloudWatch may use)"
+    );
+    assert!(
+        !key.is_string(),
+        "KmsMasterKeyId {key}: an AWS-managed key (alias/aws/sns) refuses CloudWatch, so alarms would never publish"
+    );
+    let key_id = key["Fn::GetAtt"][0]
+        .as_str()
+        .or_else(|| key["Ref"].as_str())
+        .unwrap_or_else(|| panic!("KmsMasterKeyId {key} names no key of this template"));
+    assert_eq!(t["Resources"][key_id]["Type"], "AWS::KMS::Key");
+    // Every alarm notifies that topic, going off and clearing.
+    for (name, alarm) in of_type(&t, "AWS::CloudWatch::Alarm") {
+        for actions in ["AlarmActions", "OKActions"] {
+            assert_eq!(
+                alarm["Properties"][actions],
+                serde_json::json!([{ "Ref": "AlarmTopic" }]),
+                "{name}: {actions}"
+            );
+        }
+    }
+}
+
+/// The template's one KMS key, the alarm topic's: (logical id, resource).
+fn alarm_key(t: &Value) -> (&str, &Value) {
+    let keys = of_type(t, "AWS::KMS::Key");
+    assert_eq!(keys.len(), 1, "one KMS key: the alarm topic's");
+    keys[0]
+}
+
+#[test]
+fn the_alarm_key_rotates_and_lets_cloudwatch_of_this_account_publish() {
+    let t = template();
+    let (key_id, key) = alarm_key(&t);
+    let props = &key["Properties"];
+    assert_eq!(props["EnableKeyRotation"], true, "{key_id}");
+    // SNS encrypts only with symmetric keys.
+    for (property, symmetric) in [
+        ("KeySpec", "SYMMETRIC_DEFAULT"),
+        ("KeyUsage", "ENCRYPT_DECRYPT"),
+    ] {
+        assert!(
+            props.get(property).is_none_or(|v| v == symmetric),
+            "{key_id}: {property}"
+        );
+    }
+    let statements = one_or_many(&props["KeyPolicy"]["Statement"]);
+    assert_eq!(
+        statements.len(),
+        2,
+        "{key_id}: administration and CloudWatch, nothing else"
+    );
+    for s in &statements {
+        assert_eq!(s["Effect"], "Allow");
+        // In a key policy "*" is the key itself.
+        assert_eq!(s["Resource"], "*");
+    }
+    let by_principal = |principal: Value| {
+        statements
+            .iter()
+            .find(|s| s["Principal"] == principal)
+            .unwrap_or_else(|| panic!("{key_id}: no statement for {principal}"))
+    };
+    // The account administers the key through IAM, the AWS default key policy: without it
+    // the key could be left unmanageable. It grants no one anything by itself.
+    let account = by_principal(serde_json::json!({
+        "AWS": { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root" }
+    }));
+    assert_eq!(account["Action"], "kms:*");
+    assert!(account.get("Condition").is_none());
+    // CloudWatch alarms publish to the topic: SNS asks KMS on the publisher's behalf for a
+    // data key and to decrypt it. Only for alarms of this account.
+    let cloudwatch = by_principal(serde_json::json!({ "Service": "cloudwatch.amazonaws.com" }));
+    let actions: BTreeSet<&str> = one_or_many(&cloudwatch["Action"])
+        .into_iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        BTreeSet::from(["kms:Decrypt", "kms:GenerateDataKey*"])
+    );
+    assert_eq!(
+        cloudwatch["Condition"],
+        serde_json::json!({ "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } } })
+    );
+    // An alias, so that the key is findable in the console and in CloudTrail.
+    let aliases = of_type(&t, "AWS::KMS::Alias");
+    assert_eq!(aliases.len(), 1);
+    let alias = &aliases[0].1["Properties"];
+    assert_eq!(alias["TargetKeyId"]["Ref"], key_id);
+    let name = alias["AliasName"]["Fn::Sub"]
+        .as_str()
+        .expect("the alias is named after the stack");
+    assert!(name.starts_with("alias/${AWS::StackName}"), "{name}");
+}
+
+/// The metrics shared/src/metrics.rs publishes for evidence the service refuses to act on
+/// alone; any function may meet one (a callback, a GET's refresh, a reconciler pass, a
+/// create's answer): (metric, alarm threshold, period in seconds).
+const EVIDENCE_METRICS: [(&str, u64, u64); 5] = [
+    ("PayoutsContradicted", 1, 300),
+    ("CallbacksUnmatched", 1, 300),
+    ("UndecodableItems", 1, 300),
+    ("UnknownLeanxStatuses", 1, 300),
+    // One unrecognised answer is a blip that backs off; three in 15 minutes is LeanX
+    // answering something the code does not know (docs/operations.md).
+    ("UnrecognisedLeanxAnswers", 3, 900),
+];
+
+#[test]
+fn each_evidence_metric_alarms_whichever_function_publishes_it() {
+    let t = template();
+    let functions: BTreeSet<String> = functions(&t)
+        .values()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    let alarms = of_type(&t, "AWS::CloudWatch::Alarm");
+    for (metric, threshold, period) in EVIDENCE_METRICS {
+        let watching: Vec<_> = alarms
+            .iter()
+            .filter(|(_, a)| {
+                one_or_many(&a["Properties"]["Metrics"])
+                    .iter()
+                    .any(|m| m["MetricStat"]["Metric"]["MetricName"] == metric)
+            })
+            .collect();
+        assert_eq!(watching.len(), 1, "one alarm on {metric}");
+        let (name, alarm) = watching[0];
+        let p = &alarm["Properties"];
+        let queries = one_or_many(&p["Metrics"]);
+        let mut covered = BTreeSet::new();
+        let mut ids = BTreeSet::new();
+        for q in queries.iter().filter(|q| q.get("MetricStat").is_some()) {
+            let stat = &q["MetricStat"];
+            assert_eq!(
+                stat["Metric"]["Namespace"],
+                leanx_payouts::metrics::NAMESPACE,
+                "{name}"
+            );
+            assert_eq!(stat["Metric"]["MetricName"], metric, "{name}");
+            assert_eq!(stat["Stat"], "Sum", "{name}");
+            assert_eq!(stat["Period"], period, "{name}");
+            assert_eq!(q["ReturnData"], false, "{name}");
+            // FunctionName only: the Service dimension mixes every stack of the account.
+            let dimensions = stat["Metric"]["Dimensions"].as_array().unwrap();
+            assert_eq!(dimensions.len(), 1, "{name}");
+            assert_eq!(dimensions[0]["Name"], "FunctionName", "{name}");
+            covered.insert(dimensions[0]["Value"]["Ref"].as_str().unwrap().to_owned());
+            ids.insert(q["Id"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(
+            covered, functions,
+            "{name} must watch {metric} from every function"
+        );
+        // One result: the functions' counts added (metric math counts a missing value as 0).
+        let results: Vec<_> = queries
+            .iter()
+            .filter(|q| q.get("Expression").is_some())
+            .collect();
+        assert_eq!(results.len(), 1, "{name}");
+        assert_eq!(results[0]["ReturnData"], true, "{name}");
+        let terms: BTreeSet<String> = results[0]["Expression"]
+            .as_str()
+            .unwrap()
+            .split('+')
+            .map(|term| term.trim().to_owned())
+            .collect();
+        assert_eq!(
+            terms, ids,
+            "{name}: the expression adds every function's count"
+        );
+        assert_eq!(p["Threshold"], threshold, "{name}");
+        assert_eq!(
+            p["ComparisonOperator"], "GreaterThanOrEqualToThreshold",
+            "{name}"
+        );
+        assert_eq!(p["EvaluationPeriods"], 1, "{name}");
+        // Published only when it happens: no data is the good news.
+        assert_eq!(p["TreatMissingData"], "notBreaching", "{name}");
+    }
+}
+
+/// A single payout open past the grace period (15 min) and LeanX's longest documented hold
+/// (STATUS_PENDING_APPROVAL, 30-40 min) fires at the first reconciler pass that sees it.
+#[test]
+fn one_payout_open_past_the_grace_period_and_approval_hold_fires_an_alarm() {
+    let t = template();
+    let alarms = of_type(&t, "AWS::CloudWatch::Alarm");
+    let (name, alarm) = alarms
+        .iter()
+        .find(|(_, a)| {
+            a["Properties"]["MetricName"] == leanx_payouts::metrics::OLDEST_OPEN_PAYOUT_AGE_SECONDS
+        })
+        .expect("an alarm on the oldest open payout's age");
+    let p = &alarm["Properties"];
+    assert_eq!(p["Namespace"], leanx_payouts::metrics::NAMESPACE);
+    assert_eq!(p["Dimensions"][0]["Name"], "FunctionName");
+    assert_eq!(
+        p["Dimensions"][0]["Value"]["Ref"],
+        "ReconcilePayoutsFunction"
+    );
+    assert_eq!(
+        p["Statistic"], "Maximum",
+        "{name}: the oldest, not an average"
+    );
+    assert_eq!(p["ComparisonOperator"], "GreaterThanThreshold");
+    assert_eq!(
+        p["EvaluationPeriods"], 1,
+        "{name}: one pass seeing it is enough"
+    );
+    assert_eq!(p["DatapointsToAlarm"], 1, "{name}");
+    let threshold: u64 = Deployment::new(&t, &[])
+        .resolve(&p["Threshold"])
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| p["Threshold"].as_u64())
+        .expect("a threshold in seconds");
+    let grace = 15 * 60;
+    let approval_hold = 40 * 60;
+    assert!(
+        threshold > grace && threshold > approval_hold,
+        "{threshold} s would page for payouts LeanX is still settling"
+    );
+    assert!(
+        threshold <= 45 * 60,
+        "{threshold} s: a stuck payout waits too long for a person"
+    );
+}
+
+/// The reconciler publishes the oldest open payout's age every pass (0 when none is open), so
+/// no data means it is not running: that is the reconciler-lag alarm's to report. The stuck
+/// alarm keeps its state meanwhile: it never reports "no stuck payout" when nobody looked.
+#[test]
+fn a_silent_reconciler_never_clears_the_stuck_payout_alarm() {
+    let t = template();
+    let alarms = of_type(&t, "AWS::CloudWatch::Alarm");
+    let on = |metric: &str| {
+        alarms
+            .iter()
+            .find(|(_, a)| a["Properties"]["MetricName"] == metric)
+            .map(|(_, a)| &a["Properties"])
+            .unwrap_or_else(|| panic!("no alarm on {metric}"))
+    };
+    let stuck = on(leanx_payouts::metrics::OLDEST_OPEN_PAYOUT_AGE_SECONDS);
+    assert_eq!(stuck["TreatMissingData"], "ignore");
+    let lag = on(leanx_payouts::metrics::RECONCILER_LAG_SECONDS);
+    assert_eq!(lag["TreatMissingData"], "breaching");
+}
+
+#[test]
+fn every_alarm_is_in_docs_operations_md() {
+    let t = template();
+    let doc = std::fs::read_to_string(repo_root().join("docs/operations.md")).unwrap();
+    let section = doc
+        .split("## Alarms")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/operations.md has an Alarms section");
+    for (id, alarm) in of_type(&t, "AWS::CloudWatch::Alarm") {
+        let name = alarm["Properties"]["AlarmName"]["Fn::Sub"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id}: AlarmName is Fn::Sub ${{AWS::StackName}}-<name>"));
+        let short = name
+            .strip_prefix("${AWS::StackName}-")
+            .unwrap_or_else(|| panic!("{id}: {name} is not <stack>-<name>"));
+        assert!(
+            section.contains(&format!("`{short}`")),
+            "docs/operations.md's alarm table lacks `{short}`"
         );
     }
 }
