@@ -1,0 +1,9 @@
+//! The simulator over real HTTP, one sim per test.
+
+mod auth;
+mod control;
+mod create;
+mod endpoints;
+mod faults;
+mod outcomes;
+mod support;
