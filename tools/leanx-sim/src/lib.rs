@@ -31,7 +31,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use callback_jwt::SuccessCallback;
-pub use config::{DEFAULT_AUTH_TOKEN, DEFAULT_HASH_KEY, DEFAULT_POOL, SimConfig};
+pub use config::{
+    DEFAULT_AUTH_TOKEN, DEFAULT_HASH_KEY, DEFAULT_POOL, InvalidSignRequests, SimConfig,
+    parse_sign_requests,
+};
 pub use control::SimControl;
 
 /// A running simulator. Dropping it (or `shutdown`) stops the server, closes every

@@ -1,6 +1,7 @@
 //! The simulator over real HTTP, one sim per test.
 
 mod auth;
+mod cli;
 mod control;
 mod create;
 mod endpoints;
