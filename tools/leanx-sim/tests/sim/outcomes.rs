@@ -5,6 +5,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use leanx_sim::SimConfig;
 use leanx_sim::control::{CallbackFaults, Outcome};
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -281,4 +282,54 @@ async fn callback_fault_delay_holds_the_callback() {
         .await;
     assert!(rx.bodies().is_empty());
     rx.wait_for(1).await;
+}
+
+#[tokio::test]
+async fn the_exported_success_callback_is_an_hs256_jwt_of_leanx_claims() {
+    let mut cb = leanx_sim::SuccessCallback::new("PAYOUT-AB12:101010-LEANX", "INV-9", dec("13.05"));
+    cb.balance = dec("999986.95");
+    let token = cb.jwt("the-hash-key").unwrap();
+    let claims = decode_jwt(&token, "the-hash-key");
+    assert!(claims.get("exp").is_none() && claims.get("iat").is_none());
+    let o = &claims["output"];
+    assert_eq!(o["invoice_no"], "PAYOUT-AB12:101010-LEANX");
+    assert_eq!(o["invoice_status"], "SUCCESS");
+    assert_eq!(o["invoice_status_id"], 2);
+    assert_eq!(o["amount"], "13.05");
+    assert_eq!(o["payout_service_id"], 23);
+    assert_eq!(o["client_data"]["external_invoice_ref"], "INV-9");
+    assert_eq!(o["client_data"]["virtual_pool_reference"], POOL);
+    assert_eq!(o["bank_response"]["Result"]["PaymentStatus"], "ACSP");
+    assert!(
+        cb.claims_json().contains(r#""balance":999986.95"#),
+        "the balance is an exact JSON number: {}",
+        cb.claims_json()
+    );
+}
+
+#[tokio::test]
+async fn the_exported_success_callback_body_is_what_the_sim_posts() {
+    let s = start().await;
+    let rx = receiver(vec![]).await;
+    let v = s
+        .call(
+            "create-payout-invoice",
+            Some(create_body("INV-SAME", "13.05", ACCOUNT, &rx.url)),
+        )
+        .await;
+    let inv = v["data"]["invoice_no"].as_str().unwrap().to_string();
+    let got = rx.wait_for(1).await;
+    let payout = s.ctl.payout(&inv).await.unwrap().unwrap();
+    let cb = leanx_sim::SuccessCallback {
+        client_callback_url: rx.url.clone(),
+        bank_reference_no: payout.bank_reference_no.clone(),
+        balance: dec("999986.95"),
+        ..leanx_sim::SuccessCallback::new(&inv, "INV-SAME", dec("13.05"))
+    };
+    let expected: Value = serde_json::from_str(&cb.body(&s.cfg.hash_key).unwrap()).unwrap();
+    assert_eq!(got[0], expected);
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
 }
