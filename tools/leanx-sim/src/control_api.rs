@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::control::{CallbackFaults, FaultSpec, Outcome, SettleRequest};
+use crate::control::{AccountScript, CallbackFaults, FaultSpec, Outcome, SettleRequest};
 use crate::settlement::{self, SettleError};
 use crate::state::Simulator;
 
@@ -76,7 +76,13 @@ pub(crate) fn router(sim: Arc<Simulator>) -> Router {
         .route("/counts/by-ref", get(counts_by_ref))
         .route("/payouts", get(payouts))
         .route("/payouts/{id}", get(payout))
-        .route("/balance", post(set_balance))
+        .route("/payouts/{id}/status", post(set_transaction_status))
+        .route("/accounts", get(bank_accounts))
+        .route(
+            "/accounts/{account}",
+            post(script_bank_account).delete(clear_bank_account),
+        )
+        .route("/balance", get(balance).post(set_balance))
         .route("/reset", post(reset));
     Router::new()
         .nest("/__sim", routes)
@@ -203,6 +209,52 @@ struct Balance {
 async fn set_balance(State(sim): Sim, JsonBody(b): JsonBody<Balance>) -> Json<Value> {
     sim.lock().balance = b.prefund_balance;
     Json(json!({ "prefund_balance": b.prefund_balance }))
+}
+
+#[derive(Deserialize)]
+struct SetStatus {
+    transaction_status: String,
+}
+
+/// Puts a raw `transaction_status` on a payout: no settlement, callback or refund.
+async fn set_transaction_status(
+    State(sim): Sim,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<SetStatus>,
+) -> Result<Json<Value>, ControlError> {
+    if body.transaction_status.is_empty() {
+        return Err(ControlError(
+            StatusCode::BAD_REQUEST,
+            "transaction_status must not be empty".into(),
+        ));
+    }
+    let mut state = sim.lock();
+    let p = state.find_payout_mut(&id).ok_or_else(no_such_payout)?;
+    p.transaction_status = body.transaction_status;
+    p.updated_at = crate::wire::now();
+    Ok(to_json(p))
+}
+
+async fn bank_accounts(State(sim): Sim) -> Json<Value> {
+    to_json(&sim.lock().bank_accounts)
+}
+
+async fn script_bank_account(
+    State(sim): Sim,
+    Path(account): Path<String>,
+    JsonBody(script): JsonBody<AccountScript>,
+) -> Json<Value> {
+    sim.lock().bank_accounts.insert(account, script.clone());
+    to_json(&script)
+}
+
+async fn clear_bank_account(State(sim): Sim, Path(account): Path<String>) -> Json<Value> {
+    sim.lock().bank_accounts.remove(&account);
+    ok()
+}
+
+async fn balance(State(sim): Sim) -> Json<Value> {
+    Json(json!({ "prefund_balance": sim.lock().balance }))
 }
 
 async fn reset(State(sim): Sim) -> Json<Value> {

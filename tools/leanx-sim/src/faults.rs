@@ -51,5 +51,6 @@ pub(crate) fn label(kind: &FaultKind) -> String {
         FaultKind::DropAfter => "drop_after".into(),
         FaultKind::MalformedJson => "malformed_json".into(),
         FaultKind::UnknownCode => "unknown_code".into(),
+        FaultKind::Refuse { response_code, .. } => format!("refuse {response_code}"),
     }
 }

@@ -9,6 +9,7 @@ use clap::Parser;
 use leanx_sim::{
     DEFAULT_AUTH_TOKEN, DEFAULT_HASH_KEY, DEFAULT_POOL, SimConfig, parse_sign_requests,
 };
+use rust_decimal::Decimal;
 
 /// A stateful LeanX payout API simulator on loopback (docs/simulator.md).
 #[derive(Parser, Debug)]
@@ -51,6 +52,9 @@ struct Cli {
         value_parser = parse_sign_requests
     )]
     require_signature: bool,
+    /// The payout pool (`prefund_balance`) at start and after a reset, in ringgit.
+    #[arg(long, env = "LEANX_SIM_PREFUND_BALANCE", default_value = "1000000.00")]
+    prefund_balance: Decimal,
     /// Delay between a create's answer and its settlement.
     #[arg(long, env = "LEANX_SIM_SETTLE_DELAY_MS", default_value_t = 2000)]
     settle_delay_ms: u64,
@@ -64,6 +68,7 @@ impl Cli {
             virtual_pool_reference: self.pool.clone(),
             require_signature: self.require_signature,
             settle_delay: Duration::from_millis(self.settle_delay_ms),
+            initial_prefund_balance: self.prefund_balance,
             ..SimConfig::default()
         }
     }

@@ -89,6 +89,14 @@ pub(crate) fn schedule(
                     }
                 }
             }
+            Outcome::RawStatus { transaction_status } => {
+                tokio::time::sleep(delay).await;
+                let mut state = me.lock();
+                if let Some(p) = state.find_payout_mut(&invoice_no) {
+                    p.transaction_status = transaction_status;
+                    p.updated_at = now();
+                }
+            }
             Outcome::Pending | Outcome::Refuse { .. } => {}
         }
     });

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::call_log::CallLog;
 use crate::config::SimConfig;
-use crate::control::{CallRecord, CallbackFaults, Outcome, RefCounts, SimPayout};
+use crate::control::{AccountScript, CallRecord, CallbackFaults, Outcome, RefCounts, SimPayout};
 use crate::faults::FaultQueue;
 use crate::wire::now;
 
@@ -33,6 +33,8 @@ pub(crate) struct State {
     pub next_payout_id: u64,
     pub default_outcome: Outcome,
     pub account_outcomes: HashMap<String, Outcome>,
+    /// `check-verification-bank` answers scripted per account number.
+    pub bank_accounts: BTreeMap<String, AccountScript>,
     pub settle_delay: Duration,
     pub faults: FaultQueue,
     pub callback_faults: CallbackFaults,
@@ -49,6 +51,7 @@ impl State {
             next_payout_id: 1,
             default_outcome: Outcome::Success,
             account_outcomes: HashMap::new(),
+            bank_accounts: BTreeMap::new(),
             settle_delay: config.settle_delay,
             faults: FaultQueue::default(),
             callback_faults: CallbackFaults::default(),

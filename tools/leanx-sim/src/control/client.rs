@@ -7,8 +7,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CallRecord, CallbackFaults, FaultKind, FaultSpec, Outcome, RefCounts, SettleRequest, SimPayout,
-    Times,
+    AccountScript, CallRecord, CallbackFaults, FaultKind, FaultSpec, Outcome, RefCounts,
+    SettleRequest, SimPayout, Times,
 };
 
 /// Typed client for `/__sim/`. Every method fails on a transport error or a non-2xx answer.
@@ -178,6 +178,44 @@ impl SimControl {
         )
         .await
         .map(drop)
+    }
+
+    /// The pool balance (`prefund_balance`).
+    pub async fn balance(&self) -> Res<Decimal> {
+        #[derive(Deserialize)]
+        struct Balance {
+            prefund_balance: Decimal,
+        }
+        Ok(self.get::<Balance>("balance").await?.prefund_balance)
+    }
+
+    /// How `check-verification-bank` answers for `account_no` from now on.
+    pub async fn script_account(&self, account_no: &str, script: AccountScript) -> Res<()> {
+        self.post(&format!("accounts/{}", enc(account_no)), &script)
+            .await
+            .map(drop)
+    }
+
+    /// Back to the default answer for `account_no`.
+    pub async fn clear_account(&self, account_no: &str) -> Res<()> {
+        self.http
+            .delete(self.url(&format!("accounts/{}", enc(account_no))))
+            .send()
+            .await?
+            .error_for_status()
+            .map(drop)
+    }
+
+    /// Puts this raw `transaction_status` on a payout (by invoice_no or external_invoice_ref):
+    /// no settlement, callback or refund.
+    pub async fn set_transaction_status(&self, id: &str, status: &str) -> Res<SimPayout> {
+        self.post(
+            &format!("payouts/{}/status", enc(id)),
+            &serde_json::json!({ "transaction_status": status }),
+        )
+        .await?
+        .json()
+        .await
     }
 
     /// Back to the start state: payouts, balance, log, faults, outcomes, settle delay.

@@ -25,6 +25,10 @@ pub enum Outcome {
     Pending,
     /// Becomes STATUS_PENDING_APPROVAL and stays so until settled through `/__sim/settle`.
     StatusPendingApproval,
+    /// After the settle delay, `transaction_status` becomes this string as is (e.g.
+    /// `REVERSED`, `Success`): no callback, no refund. For clients meeting a status they do
+    /// not know.
+    RawStatus { transaction_status: String },
     /// The create itself is refused with this code; nothing is recorded.
     Refuse {
         response_code: i64,
@@ -60,6 +64,13 @@ pub enum FaultKind {
     /// Answer an envelope with response_code 9999 without handling the call.
     #[serde(rename = "unknown_code")]
     UnknownCode,
+    /// Answer an envelope with this code and description without handling the call (e.g.
+    /// 4290 `TOO_MANY_REQUESTS`, 5000 `MAINTENANCE`).
+    #[serde(rename = "refuse")]
+    Refuse {
+        response_code: i64,
+        description: String,
+    },
 }
 
 /// How many calls a fault applies to.
@@ -224,4 +235,72 @@ pub struct SettleRequest {
 pub struct RefCounts {
     pub calls: u64,
     pub payouts: u64,
+}
+
+/// How `check-verification-bank` answers for one account (`POST /__sim/accounts/{account}`).
+///
+/// On the wire: `{"holder_name":"SITI BINTI ALI","bic":"MBBEMYKL"}` (`"answer":"HOLDER"` may
+/// be given; `bic` defaults to the bank's), `{"answer":"NOT_FOUND"}`, or
+/// `{"answer":"REFUSE","response_code":4404,"description":"ACCOUNT_NOT_FOUND"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "answer", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountScript {
+    /// `Success: true` with this `CreditorName` (as given) and BIC.
+    Holder {
+        holder_name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bic: Option<String>,
+    },
+    /// `Success: false, Result: null`: the bank holds no such account.
+    NotFound,
+    /// A non-2000 envelope whose `breakdown_errors` names the account.
+    Refuse {
+        response_code: i64,
+        description: String,
+    },
+}
+
+impl<'de> Deserialize<'de> for AccountScript {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Wire {
+            #[serde(default)]
+            answer: Option<String>,
+            #[serde(default)]
+            holder_name: Option<String>,
+            #[serde(default)]
+            bic: Option<String>,
+            #[serde(default)]
+            response_code: Option<i64>,
+            #[serde(default)]
+            description: Option<String>,
+        }
+        use serde::de::Error;
+        let w = Wire::deserialize(d)?;
+        match w.answer.as_deref() {
+            None | Some("HOLDER") => Ok(AccountScript::Holder {
+                holder_name: w
+                    .holder_name
+                    .filter(|n| !n.trim().is_empty())
+                    .ok_or_else(|| D::Error::custom("holder_name is required"))?,
+                bic: w.bic,
+            }),
+            Some("NOT_FOUND") => Ok(AccountScript::NotFound),
+            Some("REFUSE") => match w.response_code {
+                Some(code) if code != 2000 => Ok(AccountScript::Refuse {
+                    response_code: code,
+                    description: w
+                        .description
+                        .unwrap_or_else(|| "ACCOUNT_NOT_FOUND".to_string()),
+                }),
+                _ => Err(D::Error::custom(
+                    "REFUSE needs a response_code other than 2000",
+                )),
+            },
+            Some(other) => Err(D::Error::custom(format!(
+                "answer must be HOLDER, NOT_FOUND or REFUSE, not {other:?}"
+            ))),
+        }
+    }
 }

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::Response;
 use hyper::body::Bytes;
 use hyper::http::request::Parts;
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
-use super::body::{Answer, DropConnection, response};
+use super::body::{Answer, DropConnection, SimBody, response};
 use crate::control::FaultKind;
 use crate::faults;
 use crate::leanx::{self, code};
@@ -23,6 +24,19 @@ fn end(outcome: impl Into<String>, code: Option<i64>, fault: &Option<String>) ->
         fault: fault.clone(),
         invoice_no: None,
     }
+}
+
+/// An envelope with this code, the call not handled (LeanX refused it outright).
+fn refused(
+    sim: &Simulator,
+    seq: u64,
+    code: i64,
+    description: &str,
+    fault: &Option<String>,
+) -> Response<SimBody> {
+    let body = leanx::envelope(sim, code, description, RawValue::NULL.to_owned(), None);
+    sim.finish_call(seq, end(format!("refused {code}"), Some(code), fault));
+    response(200, "application/json", body, None)
 }
 
 const HTTP_500: &str = "<html><body><h1>500 Internal Server Error</h1></body></html>";
@@ -57,15 +71,19 @@ pub(super) async fn answer(
             return Err(DropConnection);
         }
         Some(FaultKind::UnknownCode) => {
-            let body = leanx::envelope(
+            return Ok(refused(
                 &sim,
+                seq,
                 code::UNKNOWN,
                 "UNKNOWN_ERROR",
-                RawValue::NULL.to_owned(),
-                None,
-            );
-            sim.finish_call(seq, end("refused 9999", Some(code::UNKNOWN), &fault_name));
-            return Ok(response(200, "application/json", body, None));
+                &fault_name,
+            ));
+        }
+        Some(FaultKind::Refuse {
+            response_code,
+            ref description,
+        }) => {
+            return Ok(refused(&sim, seq, response_code, description, &fault_name));
         }
         _ => {}
     }

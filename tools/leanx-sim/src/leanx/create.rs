@@ -47,9 +47,7 @@ pub(super) fn create(
     if pool != sim.config.virtual_pool_reference {
         return Err(refuse(code::INVALID_POOL, "INVALID_VIRTUAL_POOL_REFERENCE"));
     }
-    if payout_services::find(service_id).is_none() {
-        return Err(refuse(code::INVALID_SERVICE, "INVALID_PAYOUT_SERVICE"));
-    }
+    payout_services::usable(service_id)?;
 
     let mut state = sim.lock();
     let outcome = state.outcome_for(&account);

@@ -7,6 +7,7 @@ mod bank_verification;
 mod body;
 mod create;
 mod payout_services;
+mod transaction_list;
 mod transactions;
 
 use std::sync::Arc;
@@ -49,6 +50,7 @@ enum Endpoint {
     GetPayoutTransactionById,
     CheckVerificationBank,
     OverallBalance,
+    PayoutTransactionList,
 }
 
 impl Endpoint {
@@ -59,6 +61,7 @@ impl Endpoint {
             "get-payout-transaction-by-id" => Endpoint::GetPayoutTransactionById,
             "check-verification-bank" => Endpoint::CheckVerificationBank,
             "overall-balance" => Endpoint::OverallBalance,
+            "payout-transaction-list" => Endpoint::PayoutTransactionList,
             _ => return None,
         })
     }
@@ -198,8 +201,9 @@ fn route(
         Endpoint::CreatePayoutInvoice => return create::create(sim, body),
         Endpoint::ListPayoutServices => payout_services::list(),
         Endpoint::GetPayoutTransactionById => transactions::by_id(sim, query)?,
-        Endpoint::CheckVerificationBank => bank_verification::check(body)?,
+        Endpoint::CheckVerificationBank => bank_verification::check(sim, body)?,
         Endpoint::OverallBalance => balance::overall(sim),
+        Endpoint::PayoutTransactionList => transaction_list::list(sim, query, body)?,
     };
     Ok((data, None))
 }

@@ -21,8 +21,9 @@ fn query_id(query: Option<&str>) -> Option<String> {
     })
 }
 
+/// `data` of `get-payout-transaction-by-id`, and each entry of `payout-transaction-list`.
 #[derive(Serialize)]
-struct TransactionData {
+pub(super) struct TransactionData {
     payout_invoice_no: String,
     merchant_invoice_id: Option<String>,
     id: u64,
@@ -45,7 +46,7 @@ struct TransactionData {
     bank_reference_no: Option<String>,
 }
 
-fn transaction_data(p: &SimPayout) -> TransactionData {
+pub(super) fn transaction_data(p: &SimPayout) -> TransactionData {
     TransactionData {
         payout_invoice_no: p.invoice_no.clone(),
         merchant_invoice_id: p.external_invoice_ref.clone(),

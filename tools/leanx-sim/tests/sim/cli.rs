@@ -7,13 +7,14 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const VARIABLES: [&str; 6] = [
+const VARIABLES: [&str; 7] = [
     "LEANX_SIM_ADDR",
     "LEANX_AUTH_TOKEN",
     "LEANX_HASH_KEY",
     "LEANX_VIRTUAL_POOL_REFERENCE",
     "LEANX_SIGN_REQUESTS",
     "LEANX_SIM_SETTLE_DELAY_MS",
+    "LEANX_SIM_PREFUND_BALANCE",
 ];
 
 /// The binary on a free port, with none of the caller's `LEANX_*` variables.
@@ -80,6 +81,7 @@ async fn help_names_every_flag_and_its_variable() {
         "--pool",
         "--require-signature",
         "--settle-delay-ms",
+        "--prefund-balance",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
@@ -133,4 +135,26 @@ async fn the_auth_token_comes_from_its_variable_and_blank_means_the_default() {
     assert_eq!(unsigned_call(&base, token).await, 2000);
     let blank = [("LEANX_AUTH_TOKEN", ""), ("LEANX_SIM_SETTLE_DELAY_MS", "")];
     assert_eq!(unsigned_code_with(&blank, &[]).await, 2000);
+}
+
+async fn prefund_balance(base: &str) -> String {
+    let text = reqwest::Client::new()
+        .post(format!("{base}/api/v1/merchant/overall-balance"))
+        .header("auth-token", leanx_sim::DEFAULT_AUTH_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    crate::support::raw_data_field(&text, "prefund_balance")
+}
+
+#[tokio::test]
+async fn the_prefund_balance_comes_from_its_flag_or_variable_exactly() {
+    let (_a, flag) = started(leanx_sim(&[], &["--prefund-balance", "393.63"])).await;
+    assert_eq!(prefund_balance(&flag).await, "393.63");
+    let env = [("LEANX_SIM_PREFUND_BALANCE", "0.1")];
+    let (_b, var) = started(leanx_sim(&env, &[])).await;
+    assert_eq!(prefund_balance(&var).await, "0.10");
 }
