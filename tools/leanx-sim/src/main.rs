@@ -53,11 +53,29 @@ struct Cli {
     )]
     require_signature: bool,
     /// The payout pool (`prefund_balance`) at start and after a reset, in ringgit.
-    #[arg(long, env = "LEANX_SIM_PREFUND_BALANCE", default_value = "1000000.00")]
+    #[arg(
+        long,
+        env = "LEANX_SIM_PREFUND_BALANCE",
+        default_value = "1000000.00",
+        value_parser = ringgit
+    )]
     prefund_balance: Decimal,
     /// Delay between a create's answer and its settlement.
     #[arg(long, env = "LEANX_SIM_SETTLE_DELAY_MS", default_value_t = 2000)]
     settle_delay_ms: u64,
+}
+
+/// An amount of ringgit: not negative, at most two decimals (sen), kept exact.
+fn ringgit(value: &str) -> Result<Decimal, String> {
+    let amount: Decimal = value
+        .parse()
+        .map_err(|_| format!("{value:?} is not a decimal number"))?;
+    if amount.is_sign_negative() || amount.normalize().scale() > 2 {
+        return Err(format!(
+            "{value:?} must be at least 0 with at most 2 decimals"
+        ));
+    }
+    Ok(amount)
 }
 
 impl Cli {

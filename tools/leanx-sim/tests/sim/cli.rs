@@ -158,3 +158,12 @@ async fn the_prefund_balance_comes_from_its_flag_or_variable_exactly() {
     let (_b, var) = started(leanx_sim(&env, &[])).await;
     assert_eq!(prefund_balance(&var).await, "0.10");
 }
+
+#[tokio::test]
+async fn a_negative_or_sub_sen_prefund_balance_stops_the_sim() {
+    for value in ["-1.00", "10.005", "ten"] {
+        let mut cmd = leanx_sim(&[], &["--prefund-balance", value]);
+        let out = cmd.stderr(Stdio::piped()).output().await.unwrap();
+        assert_eq!(out.status.code(), Some(2), "{value}");
+    }
+}
