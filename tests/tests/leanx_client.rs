@@ -3,15 +3,19 @@
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use leanx_payouts::domain::Amount;
 use leanx_payouts::leanx::{
-    CreatePayoutInvoice, LeanxClient, LeanxCredentials, LeanxError, LeanxSettings, Secret,
+    BankVerification, CreatePayoutInvoice, LeanxClient, LeanxCredentials, LeanxError,
+    LeanxSettings, Secret,
 };
 use leanx_sim::control::{FaultKind, Outcome, Times};
 use leanx_sim::{RunningSim, SimConfig};
 use rust_decimal::Decimal;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const LOOPBACK: &str = "127.0.0.1:0";
 
@@ -56,11 +60,44 @@ fn payout<'a>(external_ref: &'a str, amount: &str) -> CreatePayoutInvoice<'a> {
     }
 }
 
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
 #[tokio::test]
 async fn lists_payout_services() {
     let sim = sim().await;
     let services = client(&sim).list_payout_services().await.unwrap();
     assert!(services.iter().any(|s| s.payout_service_id == 23));
+}
+
+#[tokio::test]
+async fn payout_services_are_flattened_with_names_and_active_flags() {
+    let sim = sim().await;
+    let services = client(&sim).list_payout_services().await.unwrap();
+    let mut ids: Vec<i64> = services.iter().map(|s| s.payout_service_id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=30).collect::<Vec<i64>>());
+    let tng = services.iter().find(|s| s.payout_service_id == 23).unwrap();
+    assert_eq!(tng.name, "Touch 'n Go eWallet");
+    assert_eq!(tng.payment_service, "EWALLET");
+    assert!(!tng.unique_reference.is_empty());
+    assert!(services.iter().all(|s| s.active));
+}
+
+#[tokio::test]
+async fn a_lost_payout_services_answer_is_an_unknown_outcome() {
+    let sim = sim().await;
+    sim.control()
+        .inject_fault(
+            "list-payout-services",
+            FaultKind::Http500Before,
+            Times::Count(1),
+        )
+        .await
+        .unwrap();
+    let error = client(&sim).list_payout_services().await.unwrap_err();
+    assert!(matches!(error, LeanxError::OutcomeUnknown(_)), "{error:?}");
 }
 
 #[tokio::test]
@@ -153,14 +190,147 @@ async fn reports_settlement_status_and_failure_detail() {
 }
 
 #[tokio::test]
-async fn verifies_a_bank_account() {
+async fn a_known_account_is_found_with_its_holder_and_bank() {
     let sim = sim().await;
     let verification = client(&sim)
         .check_verification_bank(23, "8011408168")
         .await
         .unwrap();
-    assert!(verification.success);
-    assert!(verification.result.unwrap().creditor_name.is_some());
+    assert_eq!(
+        verification,
+        BankVerification::Found {
+            account_holder_name: "SIM RECIPIENT 8168".into(),
+            bank_bic: Some("TNGDMYNB".into()),
+            account_no: "8011408168".into(),
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_account_leanx_cannot_find_is_account_not_found() {
+    let sim = sim().await;
+    let verification = client(&sim).check_verification_bank(1, "12").await.unwrap();
+    assert_eq!(verification, BankVerification::AccountNotFound);
+}
+
+#[tokio::test]
+async fn verification_with_an_unknown_service_is_a_refusal_not_an_unknown_account() {
+    let sim = sim().await;
+    let error = client(&sim)
+        .check_verification_bank(999, "8011408168")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, LeanxError::Refused { response_code, .. } if response_code == "4569"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn verification_sends_the_service_id_as_a_number_and_the_account_as_text() {
+    let sim = sim().await;
+    client(&sim)
+        .check_verification_bank(23, "8011408168")
+        .await
+        .unwrap();
+    let calls = sim.control().calls().await.unwrap();
+    let call = calls
+        .iter()
+        .find(|c| c.endpoint == "check-verification-bank")
+        .unwrap();
+    assert_eq!(
+        call.body_json().unwrap(),
+        serde_json::json!({"payout_service_id": 23, "third_party_account_no": "8011408168"})
+    );
+}
+
+async fn verify_under_fault(kind: FaultKind) -> LeanxError {
+    let sim = sim().await;
+    sim.control()
+        .inject_fault("check-verification-bank", kind, Times::Count(1))
+        .await
+        .unwrap();
+    client(&sim)
+        .check_verification_bank(23, "8011408168")
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn a_lost_verification_answer_is_an_unknown_outcome_never_a_verdict() {
+    let error = verify_under_fault(FaultKind::Http500After).await;
+    assert!(matches!(error, LeanxError::OutcomeUnknown(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_malformed_verification_answer_is_malformed_never_a_verdict() {
+    let error = verify_under_fault(FaultKind::MalformedJson).await;
+    assert!(matches!(error, LeanxError::Malformed(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_code_to_a_verification_is_a_refusal_not_an_unknown_account() {
+    let error = verify_under_fault(FaultKind::UnknownCode).await;
+    assert!(
+        matches!(&error, LeanxError::Refused { response_code, .. } if response_code == "9999"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_verification_past_the_timeout_is_an_unknown_outcome() {
+    let error = verify_under_fault(FaultKind::Hang).await;
+    assert!(matches!(error, LeanxError::OutcomeUnknown(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_largest_prefund_balance_is_read_exactly() {
+    let sim = sim().await;
+    sim.control().set_balance(dec("99999999.99")).await.unwrap();
+    let balance = client(&sim).overall_balance().await.unwrap();
+    assert_eq!(balance.prefund_balance.to_string(), "99999999.99");
+}
+
+#[tokio::test]
+async fn ten_sen_is_read_exactly() {
+    let sim = sim().await;
+    sim.control().set_balance(dec("0.10")).await.unwrap();
+    let balance = client(&sim).overall_balance().await.unwrap();
+    assert_eq!(balance.prefund_balance.to_string(), "0.10");
+}
+
+#[tokio::test]
+async fn the_transaction_balance_and_count_follow_todays_payouts() {
+    let sim = sim().await;
+    let leanx = client(&sim);
+    let before = leanx.overall_balance().await.unwrap();
+    assert_eq!(before.transaction_balance, Decimal::ZERO);
+    assert_eq!(before.total_transaction_as_of_today, 0);
+    leanx
+        .create_payout(&payout("INV-TB", "0.10"))
+        .await
+        .unwrap();
+    let mut after = leanx.overall_balance().await.unwrap();
+    for _ in 0..50 {
+        if after.transaction_balance != Decimal::ZERO {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        after = leanx.overall_balance().await.unwrap();
+    }
+    assert_eq!(after.transaction_balance.to_string(), "0.10");
+    assert_eq!(after.total_transaction_as_of_today, 1);
+}
+
+#[tokio::test]
+async fn a_malformed_balance_answer_is_malformed_never_zero() {
+    let sim = sim().await;
+    sim.control()
+        .inject_fault("overall-balance", FaultKind::MalformedJson, Times::Count(1))
+        .await
+        .unwrap();
+    let error = client(&sim).overall_balance().await.unwrap_err();
+    assert!(matches!(error, LeanxError::Malformed(_)), "{error:?}");
 }
 
 #[tokio::test]
@@ -338,4 +508,77 @@ async fn errors_never_carry_the_auth_token() {
     let text = format!("{error} {error:?}");
     assert!(!text.contains(leanx_sim::DEFAULT_AUTH_TOKEN.split('|').nth(2).unwrap()));
     assert!(!text.contains(leanx_sim::DEFAULT_HASH_KEY));
+}
+
+/// A loopback HTTP/1.1 server that reads each whole request (so that closing never resets a
+/// connection with unread bytes), counts it and answers `answer`.
+async fn raw_server(answer: String) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind(LOOPBACK).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let Ok(n) = socket.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .map(|v| v.trim().parse().unwrap())
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (addr, hits)
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_the_payout_outcome_is_unknown() {
+    let accepted = r#"{"response_code":2000,"description":"SUCCESS","data":{"status":"SUCCESS","invoice_no":"PAYOUT-0000:000000-LEANX"}}"#;
+    let (elsewhere, elsewhere_hits) = raw_server(format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{accepted}",
+        accepted.len()
+    ))
+    .await;
+    let (redirector, redirector_hits) = raw_server(format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://{elsewhere}/api/v1/merchant/create-payout-invoice\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    ))
+    .await;
+    let sim = sim().await;
+    let mut settings = settings(&sim);
+    settings.base_url = format!("http://{redirector}");
+    let error = LeanxClient::new(settings)
+        .unwrap()
+        .create_payout(&payout("INV-REDIRECT", "1.00"))
+        .await
+        .unwrap_err();
+    assert_eq!(redirector_hits.load(Ordering::SeqCst), 1);
+    assert_eq!(elsewhere_hits.load(Ordering::SeqCst), 0);
+    assert!(matches!(error, LeanxError::OutcomeUnknown(_)), "{error:?}");
+    assert!(error.may_have_reached_leanx());
+    assert!(error.to_string().contains("307"), "{error}");
 }
