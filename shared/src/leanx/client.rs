@@ -499,6 +499,12 @@ mod tests {
     }
 
     #[test]
+    fn the_client_debug_never_shows_the_auth_token() {
+        let client = LeanxClient::new(settings("https://api.leanx.dev")).unwrap();
+        assert!(!format!("{client:?}").contains("c0ffee"));
+    }
+
+    #[test]
     fn the_signature_header_is_marked_sensitive() {
         let mut settings = settings("https://api.leanx.dev");
         settings.sign_requests = true;
