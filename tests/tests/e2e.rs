@@ -4,31 +4,17 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use leanx_payouts::domain::{PayoutStatus, SendState};
+use leanx_sim::SuccessCallback;
 use leanx_sim::control::{CallbackFaults, FaultKind, Outcome, Times};
 use payouts_e2e::stack::{Stack, StackOptions, payout_body};
 use serde_json::{Value, json};
 
 const SETTLE: Duration = Duration::from_secs(10);
 
-fn callback_token(claims: &Value, key: &str) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(key.as_bytes()),
-    )
-    .unwrap()
-}
-
-fn callback_claims(external_ref: &str, invoice_no: &str, amount: &str) -> Value {
-    json!({"output": {
-        "invoice_no": invoice_no, "invoice_status": "SUCCESS", "invoice_status_id": 2, "amount": amount,
-        "payout_service_id": 23, "client_callback_url": "x", "error_description": [],
-        "client_data": {"virtual_pool_reference": leanx_sim::DEFAULT_POOL, "external_invoice_ref": external_ref, "recipient_reference": "Salary Nov"},
-        "bank_response": {"Success": true, "Result": {"PaymentStatus": "ACSP"}},
-        "payout_payment": {"item": {}}, "client_transaction_details": null
-    }})
+/// The success callback LeanX would send for this payout (leanx-sim's own token builder).
+fn callback(external_ref: &str, invoice_no: &str, amount: &str) -> SuccessCallback {
+    SuccessCallback::new(invoice_no, external_ref, amount.parse().unwrap())
 }
 
 #[tokio::test]
@@ -561,23 +547,23 @@ async fn forged_callbacks_are_refused_and_change_nothing() {
     stack.sim().set_outcome(Outcome::Pending).await.unwrap();
     let created = stack.create(&payout_body("INV-FORGE")).await;
     let invoice_no = created.body["invoice_no"].as_str().unwrap();
-    let claims = callback_claims("INV-FORGE", invoice_no, "13.00");
-    let wrong_key = callback_token(&claims, "not-the-hash-key");
+    let claims = callback("INV-FORGE", invoice_no, "13.00");
+    let wrong_key = claims.jwt("not-the-hash-key").unwrap();
     let alg_none = {
         use base64::Engine;
         let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         format!(
             "{}.{}.",
             e(r#"{"alg":"none","typ":"JWT"}"#),
-            e(&claims.to_string())
+            e(&claims.claims_json())
         )
     };
     let tampered = {
-        let good = callback_token(&claims, leanx_sim::DEFAULT_HASH_KEY);
+        let good = claims.jwt(leanx_sim::DEFAULT_HASH_KEY).unwrap();
         let mut parts: Vec<&str> = good.split('.').collect();
         use base64::Engine;
         let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(callback_claims("INV-FORGE", invoice_no, "99.00").to_string());
+            .encode(callback("INV-FORGE", invoice_no, "99.00").claims_json());
         parts[1] = &forged;
         parts.join(".")
     };
@@ -648,10 +634,9 @@ async fn a_success_callback_for_a_failed_payout_changes_nothing_and_is_logged() 
         .await
         .unwrap();
     stack.create(&payout_body("INV-CONTRA")).await;
-    let token = callback_token(
-        &callback_claims("INV-CONTRA", "PAYOUT-X:1-LEANX", "13.00"),
-        leanx_sim::DEFAULT_HASH_KEY,
-    );
+    let token = callback("INV-CONTRA", "PAYOUT-X:1-LEANX", "13.00")
+        .jwt(leanx_sim::DEFAULT_HASH_KEY)
+        .unwrap();
     let answer = stack
         .callback_raw(json!({ "data": token }).to_string())
         .await;
@@ -672,13 +657,10 @@ async fn a_success_callback_for_a_failed_payout_changes_nothing_and_is_logged() 
 #[tokio::test]
 async fn an_unmatched_callback_is_kept_for_an_operator() {
     let stack = Stack::start().await;
-    let token = callback_token(
-        &callback_claims("INV-GHOST", "PAYOUT-GHOST:1-LEANX", "5.00"),
-        leanx_sim::DEFAULT_HASH_KEY,
-    );
-    let answer = stack
-        .callback_raw(json!({ "data": token, "response_code": 2100 }).to_string())
-        .await;
+    let body = callback("INV-GHOST", "PAYOUT-GHOST:1-LEANX", "5.00")
+        .body(leanx_sim::DEFAULT_HASH_KEY)
+        .unwrap();
+    let answer = stack.callback_raw(body).await;
     assert_eq!(answer.status, 200);
     use leanx_payouts::store::PayoutStore;
     let kept = stack.store.unmatched_callbacks(10).await.unwrap();

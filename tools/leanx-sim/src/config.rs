@@ -83,3 +83,55 @@ impl fmt::Debug for SimConfig {
             .finish()
     }
 }
+
+/// `LEANX_SIGN_REQUESTS` is neither true nor false.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("LEANX_SIGN_REQUESTS must be true or false (or 1 or 0), not {0:?}")]
+pub struct InvalidSignRequests(pub String);
+
+/// Reads `LEANX_SIGN_REQUESTS` (or `--require-signature=VALUE`) by the functions' own rule
+/// (shared/src/config.rs), restated here because the simulator shares no code with them:
+/// blank is false; `true`/`1` and `false`/`0` in any case; anything else is an error.
+pub fn parse_sign_requests(value: &str) -> Result<bool, InvalidSignRequests> {
+    if value.trim().is_empty() {
+        return Ok(false);
+    }
+    match value.to_ascii_lowercase().as_str() {
+        "false" | "0" => Ok(false),
+        "true" | "1" => Ok(true),
+        _ => Err(InvalidSignRequests(value.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_requests_accepts_true_and_1_in_any_case() {
+        for v in ["true", "TRUE", "True", "1"] {
+            assert_eq!(parse_sign_requests(v), Ok(true), "{v}");
+        }
+    }
+
+    #[test]
+    fn sign_requests_accepts_false_and_0_in_any_case() {
+        for v in ["false", "FALSE", "False", "0"] {
+            assert_eq!(parse_sign_requests(v), Ok(false), "{v}");
+        }
+    }
+
+    #[test]
+    fn blank_sign_requests_is_false_as_if_unset() {
+        for v in ["", "  "] {
+            assert_eq!(parse_sign_requests(v), Ok(false), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn any_other_sign_requests_value_is_an_error() {
+        for v in ["yes", "on", "2", " true", "t"] {
+            assert!(parse_sign_requests(v).is_err(), "{v:?}");
+        }
+    }
+}

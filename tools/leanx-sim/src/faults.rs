@@ -3,11 +3,11 @@
 use crate::control::{FaultKind, FaultSpec, Times};
 
 #[derive(Default)]
-pub(crate) struct Faults {
+pub(crate) struct FaultQueue {
     queue: Vec<FaultSpec>,
 }
 
-impl Faults {
+impl FaultQueue {
     pub fn add(&mut self, spec: FaultSpec) {
         if spec.times != Times::Count(0) {
             self.queue.push(spec);
@@ -19,7 +19,7 @@ impl Faults {
     }
 
     /// Pending faults, with the calls each has left.
-    pub fn list(&self) -> Vec<FaultSpec> {
+    pub fn pending(&self) -> Vec<FaultSpec> {
         self.queue.clone()
     }
 
@@ -40,7 +40,8 @@ impl Faults {
     }
 }
 
-pub(crate) fn name(kind: &FaultKind) -> String {
+/// How the call log names a fault.
+pub(crate) fn label(kind: &FaultKind) -> String {
     match kind {
         FaultKind::Latency { ms } => format!("latency {ms}ms"),
         FaultKind::Http500Before => "http_500_before".into(),
@@ -50,5 +51,6 @@ pub(crate) fn name(kind: &FaultKind) -> String {
         FaultKind::DropAfter => "drop_after".into(),
         FaultKind::MalformedJson => "malformed_json".into(),
         FaultKind::UnknownCode => "unknown_code".into(),
+        FaultKind::Refuse { response_code, .. } => format!("refuse {response_code}"),
     }
 }

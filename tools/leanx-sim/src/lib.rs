@@ -4,15 +4,25 @@
 //!
 //! `spawn` serves the LeanX endpoints under `/api/v1/merchant/` and scenario control under
 //! `/__sim/` (see `control::SimControl` and docs/simulator.md).
+//!
+//! Modules, each depending only on those listed before it:
+//! `wire` (exact JSON money, timestamps), `config`, `control` (public `/__sim/` types and
+//! client), `callback_jwt`, `faults`, `call_log`, `state` (the world and its shared handle),
+//! `callback_delivery`, `settlement`, `leanx` (the endpoints), `control_api` (the `/__sim/`
+//! router), `http` (connections, faults on the wire).
 
-mod admin;
-mod callback;
+mod call_log;
+mod callback_delivery;
+mod callback_jwt;
 mod config;
 pub mod control;
+mod control_api;
 mod faults;
-mod handlers;
-mod server;
+mod http;
+mod leanx;
+mod settlement;
 mod state;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,7 +30,11 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{DEFAULT_AUTH_TOKEN, DEFAULT_HASH_KEY, DEFAULT_POOL, SimConfig};
+pub use callback_jwt::SuccessCallback;
+pub use config::{
+    DEFAULT_AUTH_TOKEN, DEFAULT_HASH_KEY, DEFAULT_POOL, InvalidSignRequests, SimConfig,
+    parse_sign_requests,
+};
 pub use control::SimControl;
 
 /// A running simulator. Dropping it (or `shutdown`) stops the server, closes every
@@ -70,8 +84,8 @@ pub async fn spawn(config: SimConfig, addr: SocketAddr) -> std::io::Result<Runni
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(());
-    let shared = state::Shared::new(config, rx);
-    let task = tokio::spawn(server::serve(listener, Arc::clone(&shared)));
+    let sim = state::Simulator::new(config, rx);
+    let task = tokio::spawn(http::serve(listener, Arc::clone(&sim)));
     Ok(RunningSim {
         addr,
         task: Some(task),

@@ -1,83 +1,77 @@
-//! `leanx-sim`: the LeanX simulator as a process, for the local dev stack.
-//! Args are hand-parsed (no clap) to keep the build light.
+//! `leanx-sim`: the LeanX simulator as a process, for the local dev stack. Every flag falls back
+//! to the environment variable the functions themselves read, so one `.env` configures both.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use leanx_sim::SimConfig;
+use clap::Parser;
+use leanx_sim::{
+    DEFAULT_AUTH_TOKEN, DEFAULT_HASH_KEY, DEFAULT_POOL, SimConfig, parse_sign_requests,
+};
+use rust_decimal::Decimal;
 
-const USAGE: &str = "usage: leanx-sim [--addr HOST:PORT] [--auth-token TOKEN] [--hash-key KEY] \
-[--pool VA-...] [--require-signature] [--settle-delay-ms MS]
-env: LEANX_SIM_ADDR (127.0.0.1:4010), LEANX_AUTH_TOKEN, LEANX_HASH_KEY, \
-LEANX_VIRTUAL_POOL_REFERENCE, LEANX_SIGN_REQUESTS=true, LEANX_SIM_SETTLE_DELAY_MS (2000)";
-
-struct Args {
+/// A stateful LeanX payout API simulator on loopback (docs/simulator.md).
+#[derive(Parser, Debug)]
+#[command(name = "leanx-sim", version)]
+struct Cli {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "LEANX_SIM_ADDR", default_value = "127.0.0.1:4010")]
     addr: SocketAddr,
-    config: SimConfig,
+    /// The only `auth-token` accepted.
+    #[arg(
+        long,
+        env = "LEANX_AUTH_TOKEN",
+        default_value = DEFAULT_AUTH_TOKEN,
+        hide_default_value = true,
+        hide_env_values = true
+    )]
+    auth_token: String,
+    /// Key for request signatures and callback JWTs.
+    #[arg(
+        long,
+        env = "LEANX_HASH_KEY",
+        default_value = DEFAULT_HASH_KEY,
+        hide_default_value = true,
+        hide_env_values = true
+    )]
+    hash_key: String,
+    /// The only `virtual_pool_reference` accepted.
+    #[arg(long = "pool", env = "LEANX_VIRTUAL_POOL_REFERENCE", default_value = DEFAULT_POOL)]
+    pool: String,
+    /// Refuse requests without a valid x-signature. The variable takes true/false/1/0, as the
+    /// functions read it; any other value is an error.
+    #[arg(
+        long,
+        env = "LEANX_SIGN_REQUESTS",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value = "false",
+        default_missing_value = "true",
+        value_parser = parse_sign_requests
+    )]
+    require_signature: bool,
+    /// The payout pool (`prefund_balance`) at start and after a reset, in ringgit.
+    #[arg(long, env = "LEANX_SIM_PREFUND_BALANCE", default_value = "1000000.00")]
+    prefund_balance: Decimal,
+    /// Delay between a create's answer and its settlement.
+    #[arg(long, env = "LEANX_SIM_SETTLE_DELAY_MS", default_value_t = 2000)]
+    settle_delay_ms: u64,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let mut config = SimConfig::default();
-    let mut addr = env("LEANX_SIM_ADDR").unwrap_or_else(|| "127.0.0.1:4010".into());
-    let mut delay_ms = env("LEANX_SIM_SETTLE_DELAY_MS").unwrap_or_else(|| "2000".into());
-    if let Some(v) = env("LEANX_AUTH_TOKEN") {
-        config.auth_token = v;
-    }
-    if let Some(v) = env("LEANX_HASH_KEY") {
-        config.hash_key = v;
-    }
-    if let Some(v) = env("LEANX_VIRTUAL_POOL_REFERENCE") {
-        config.virtual_pool_reference = v;
-    }
-    config.require_signature = env("LEANX_SIGN_REQUESTS").is_some_and(|v| v == "true");
-
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        // Accept both `--flag value` and `--flag=value`.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        if flag == "--require-signature" {
-            config.require_signature = inline.as_deref().is_none_or(|v| v == "true");
-            continue;
-        }
-        if flag == "--help" || flag == "-h" {
-            return Err(String::new());
-        }
-        const WITH_VALUE: [&str; 5] = [
-            "--addr",
-            "--auth-token",
-            "--hash-key",
-            "--pool",
-            "--settle-delay-ms",
-        ];
-        if !WITH_VALUE.contains(&flag.as_str()) {
-            return Err(format!("unknown argument {flag}"));
-        }
-        let value = match inline.or_else(|| args.next()) {
-            Some(v) => v,
-            None => return Err(format!("{flag} needs a value")),
-        };
-        match flag.as_str() {
-            "--addr" => addr = value,
-            "--auth-token" => config.auth_token = value,
-            "--hash-key" => config.hash_key = value,
-            "--pool" => config.virtual_pool_reference = value,
-            "--settle-delay-ms" => delay_ms = value,
-            _ => return Err(format!("unknown argument {flag}")),
+impl Cli {
+    fn config(&self) -> SimConfig {
+        SimConfig {
+            auth_token: self.auth_token.clone(),
+            hash_key: self.hash_key.clone(),
+            virtual_pool_reference: self.pool.clone(),
+            require_signature: self.require_signature,
+            settle_delay: Duration::from_millis(self.settle_delay_ms),
+            initial_prefund_balance: self.prefund_balance,
+            ..SimConfig::default()
         }
     }
-    let addr = addr
-        .parse()
-        .map_err(|_| format!("invalid address {addr:?}"))?;
-    let ms: u64 = delay_ms
-        .parse()
-        .map_err(|_| format!("invalid settle delay {delay_ms:?}"))?;
-    config.settle_delay = Duration::from_millis(ms);
-    Ok(Args { addr, config })
 }
 
 async fn shutdown_signal() {
@@ -102,22 +96,38 @@ async fn shutdown_signal() {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
+fn main() -> ExitCode {
+    forget_blank_variables();
+    // Exits 2 with clap's message on a bad flag or variable, 0 after --help.
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("leanx-sim: {e}");
-            }
-            eprintln!("{USAGE}");
-            return if e.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            };
+            eprintln!("leanx-sim: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
         }
     };
+    runtime.block_on(run(cli))
+}
+
+/// The functions read a blank variable as unset (shared/src/config.rs); clap would read it as
+/// an empty value, so blank `LEANX_*` variables are removed before parsing.
+fn forget_blank_variables() {
+    let blank: Vec<_> = std::env::vars_os()
+        .filter(|(name, value)| {
+            name.to_string_lossy().starts_with("LEANX_")
+                && value.to_string_lossy().trim().is_empty()
+        })
+        .map(|(name, _)| name)
+        .collect();
+    for name in blank {
+        // SAFETY: called first thing in `main`, before the runtime or any other thread exists,
+        // so nothing can read the environment concurrently.
+        unsafe { std::env::remove_var(name) };
+    }
+}
+
+async fn run(cli: Cli) -> ExitCode {
     // JSON logs on stderr; stdout carries only the "listening" line for scripts to wait on.
     tracing_subscriber::fmt()
         .json()
@@ -127,12 +137,13 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    let config = cli.config();
     // Debug of SimConfig redacts the token and hash key.
-    tracing::info!(config = ?args.config, "starting");
-    let sim = match leanx_sim::spawn(args.config, args.addr).await {
+    tracing::info!(config = ?config, "starting");
+    let sim = match leanx_sim::spawn(config, cli.addr).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("leanx-sim: cannot listen on {}: {e}", args.addr);
+            eprintln!("leanx-sim: cannot listen on {}: {e}", cli.addr);
             return ExitCode::FAILURE;
         }
     };

@@ -1,66 +1,67 @@
-//! In-memory state: payouts, pool balance, scenario settings and the call log.
+//! The simulator's in-memory world (payouts, pool balance, scenario settings, call log) and
+//! the handle every part of the server shares.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 use tokio::sync::watch;
 
+use crate::call_log::CallLog;
 use crate::config::SimConfig;
-use crate::control::{CallRecord, CallbackFaults, Outcome, RefCounts, SimPayout};
-use crate::faults::Faults;
+use crate::control::{AccountScript, CallRecord, CallbackFaults, Outcome, RefCounts, SimPayout};
+use crate::faults::FaultQueue;
+use crate::wire::now;
 
-/// Oldest call-log entries are dropped past this, so a long-running dev sim stays small.
-const CALL_LOG_CAP: usize = 20_000;
-
-pub(crate) struct Shared {
+/// Shared by the server, the control API and background tasks (settlements, callbacks).
+pub(crate) struct Simulator {
     pub config: SimConfig,
-    inner: Mutex<Inner>,
+    state: Mutex<State>,
+    /// Posts callbacks.
     pub http: reqwest::Client,
     shutdown: watch::Receiver<()>,
 }
 
-pub(crate) struct Inner {
+/// Everything `/__sim/reset` puts back to the start.
+pub(crate) struct State {
+    /// The payout pool (`prefund_balance`).
     pub balance: Decimal,
     pub payouts: Vec<SimPayout>,
-    pub next_id: u64,
+    pub next_payout_id: u64,
     pub default_outcome: Outcome,
     pub account_outcomes: HashMap<String, Outcome>,
+    /// `check-verification-bank` answers scripted per account number.
+    pub bank_accounts: BTreeMap<String, AccountScript>,
     pub settle_delay: Duration,
-    pub faults: Faults,
+    pub faults: FaultQueue,
     pub callback_faults: CallbackFaults,
-    calls: VecDeque<CallRecord>,
-    next_seq: u64,
-    pub counts: BTreeMap<String, u64>,
-    pub ref_calls: BTreeMap<String, u64>,
-    pub envelope_seq: u64,
+    pub log: CallLog,
+    /// Answers given so far; alternates the `""`/`null` fields of the envelope.
+    pub answers: u64,
 }
 
-impl Inner {
+impl State {
     fn new(config: &SimConfig) -> Self {
-        Inner {
+        State {
             balance: config.initial_prefund_balance,
             payouts: Vec::new(),
-            next_id: 1,
+            next_payout_id: 1,
             default_outcome: Outcome::Success,
             account_outcomes: HashMap::new(),
+            bank_accounts: BTreeMap::new(),
             settle_delay: config.settle_delay,
-            faults: Faults::default(),
+            faults: FaultQueue::default(),
             callback_faults: CallbackFaults::default(),
-            calls: VecDeque::new(),
-            next_seq: 1,
-            counts: BTreeMap::new(),
-            ref_calls: BTreeMap::new(),
-            envelope_seq: 0,
+            log: CallLog::default(),
+            answers: 0,
         }
     }
 
     /// By invoice_no, else the latest payout carrying that external_invoice_ref.
-    pub fn find_mut(&mut self, id: &str) -> Option<&mut SimPayout> {
+    pub fn find_payout_mut(&mut self, id: &str) -> Option<&mut SimPayout> {
         if let Some(i) = self.payouts.iter().position(|p| p.invoice_no == id) {
             return self.payouts.get_mut(i);
         }
@@ -70,13 +71,17 @@ impl Inner {
             .find(|p| p.external_invoice_ref.as_deref() == Some(id))
     }
 
-    pub fn calls(&self) -> Vec<CallRecord> {
-        self.calls.iter().cloned().collect()
+    /// The outcome for a payout to `account`: its own, else the default.
+    pub fn outcome_for(&self, account: &str) -> Outcome {
+        self.account_outcomes
+            .get(account)
+            .unwrap_or(&self.default_outcome)
+            .clone()
     }
 
     pub fn ref_counts(&self) -> BTreeMap<String, RefCounts> {
         let mut out: BTreeMap<String, RefCounts> = BTreeMap::new();
-        for (r, n) in &self.ref_calls {
+        for (r, n) in &self.log.creates_per_ref {
             out.entry(r.clone()).or_default().calls = *n;
         }
         for p in &self.payouts {
@@ -86,25 +91,6 @@ impl Inner {
         }
         out
     }
-
-    fn push_call(&mut self, mut rec: CallRecord) -> u64 {
-        rec.seq = self.next_seq;
-        self.next_seq += 1;
-        if self.calls.len() >= CALL_LOG_CAP {
-            self.calls.pop_front();
-        }
-        let seq = rec.seq;
-        self.calls.push_back(rec);
-        seq
-    }
-
-    fn call_mut(&mut self, seq: u64) -> Option<&mut CallRecord> {
-        self.calls.iter_mut().rev().find(|c| c.seq == seq)
-    }
-}
-
-pub(crate) fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
 }
 
 /// How a call ended, for the log.
@@ -115,30 +101,25 @@ pub(crate) struct CallEnd {
     pub invoice_no: Option<String>,
 }
 
-pub(crate) enum SettleError {
-    NotFound,
-    AlreadyFinal(String),
-}
-
-impl Shared {
+impl Simulator {
     pub fn new(config: SimConfig, shutdown: watch::Receiver<()>) -> Arc<Self> {
-        let inner = Mutex::new(Inner::new(&config));
-        Arc::new(Shared {
+        let state = Mutex::new(State::new(&config));
+        Arc::new(Simulator {
             config,
-            inner,
+            state,
             http: reqwest::Client::new(),
             shutdown,
         })
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub fn lock(&self) -> MutexGuard<'_, State> {
         // A poisoned lock only means another request panicked mid-update; the data is still
         // usable for a simulator, so keep serving.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn reset(&self) {
-        *self.lock() = Inner::new(&self.config);
+        *self.lock() = State::new(&self.config);
     }
 
     /// Runs `fut` in the background until it ends or the simulator shuts down.
@@ -189,12 +170,13 @@ impl Shared {
         external_invoice_ref: Option<String>,
     ) -> u64 {
         let body = self.loggable_body(body);
-        let mut inner = self.lock();
-        *inner.counts.entry(endpoint.to_string()).or_default() += 1;
+        let mut state = self.lock();
+        let log = &mut state.log;
+        *log.per_endpoint.entry(endpoint.to_string()).or_default() += 1;
         if let (true, Some(r)) = (endpoint == "create-payout-invoice", &external_invoice_ref) {
-            *inner.ref_calls.entry(r.clone()).or_default() += 1;
+            *log.creates_per_ref.entry(r.clone()).or_default() += 1;
         }
-        inner.push_call(CallRecord {
+        log.push(CallRecord {
             seq: 0,
             at: now(),
             kind: "request".into(),
@@ -213,7 +195,7 @@ impl Shared {
 
     /// Records the fault injected into a call as soon as it is drawn.
     pub fn mark_fault(&self, seq: u64, fault: Option<String>) {
-        if let Some(rec) = self.lock().call_mut(seq) {
+        if let Some(rec) = self.lock().log.get_mut(seq) {
             rec.fault = fault;
         }
     }
@@ -227,8 +209,7 @@ impl Shared {
             invoice_no = end.invoice_no.as_deref(),
             "leanx call"
         );
-        let mut inner = self.lock();
-        if let Some(rec) = inner.call_mut(seq) {
+        if let Some(rec) = self.lock().log.get_mut(seq) {
             rec.outcome = end.outcome;
             rec.response_code = end.response_code;
             rec.fault = end.fault;
@@ -254,7 +235,7 @@ impl Shared {
             "callback"
         );
         let body = self.loggable_body(body);
-        self.lock().push_call(CallRecord {
+        self.lock().log.push(CallRecord {
             seq: 0,
             at: now(),
             kind: "callback".into(),
@@ -268,84 +249,6 @@ impl Shared {
             invoice_no: Some(payout.invoice_no.clone()),
             attempt,
             http_status,
-        });
-    }
-
-    /// Moves a non-final payout to SUCCESS or FAILED (refunding on FAILED) and posts the
-    /// success callback. `status` must be `SUCCESS` or `FAILED`.
-    pub fn settle(
-        self: &Arc<Self>,
-        id: &str,
-        status: &str,
-        error_description: Option<String>,
-    ) -> Result<SimPayout, SettleError> {
-        let (payout, balance) = {
-            let mut inner = self.lock();
-            let p = inner.find_mut(id).ok_or(SettleError::NotFound)?;
-            if matches!(p.transaction_status.as_str(), "SUCCESS" | "FAILED") {
-                return Err(SettleError::AlreadyFinal(p.transaction_status.clone()));
-            }
-            p.transaction_status = status.to_string();
-            p.updated_at = now();
-            if status == "FAILED" {
-                p.error_description =
-                    Some(error_description.unwrap_or_else(|| "INVALID ACCOUNT NUMBER".to_string()));
-            } else {
-                p.bank_reference_no = Some(format!(
-                    "{}SIMBMYKL010O{:08}",
-                    p.updated_at.format("%Y%m%d"),
-                    p.id
-                ));
-            }
-            let payout = p.clone();
-            if status == "FAILED" {
-                inner.balance += payout.amount;
-            }
-            (payout, inner.balance)
-        };
-        tracing::info!(invoice_no = %payout.invoice_no, status, "payout settled");
-        if status == "SUCCESS" {
-            crate::callback::send(self, &payout, balance);
-        }
-        Ok(payout)
-    }
-
-    /// Applies the payout's scenario outcome once `written` resolves (the create answer was
-    /// written or the connection ended), after the settle delay for SUCCESS/FAILED.
-    pub fn schedule_settlement(
-        self: &Arc<Self>,
-        invoice_no: String,
-        outcome: Outcome,
-        delay: Duration,
-        written: tokio::sync::oneshot::Receiver<()>,
-    ) {
-        let me = Arc::clone(self);
-        self.spawn_bg(async move {
-            let _ = written.await;
-            // Hyper drops the body just before flushing it; a moment's grace keeps the
-            // settlement (and its callback) behind the create answer on the wire.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            match outcome {
-                Outcome::Success | Outcome::Failed { .. } => {
-                    tokio::time::sleep(delay).await;
-                    let (status, detail) = match outcome {
-                        Outcome::Failed { error_description } => ("FAILED", error_description),
-                        _ => ("SUCCESS", None),
-                    };
-                    // Already settled by hand, or reset: nothing to do.
-                    let _ = me.settle(&invoice_no, status, detail);
-                }
-                Outcome::StatusPendingApproval => {
-                    let mut inner = me.lock();
-                    if let Some(p) = inner.find_mut(&invoice_no) {
-                        if p.transaction_status == "PENDING" {
-                            p.transaction_status = "STATUS_PENDING_APPROVAL".into();
-                            p.updated_at = now();
-                        }
-                    }
-                }
-                Outcome::Pending | Outcome::Refuse { .. } => {}
-            }
         });
     }
 }

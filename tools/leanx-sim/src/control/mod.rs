@@ -1,8 +1,9 @@
 //! The `/__sim/` scenario-control API: its wire types (shared by the server and the client in
 //! this crate only) and a small typed client for other crates' tests.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+mod client;
+
+pub use client::SimControl;
 
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
@@ -24,6 +25,10 @@ pub enum Outcome {
     Pending,
     /// Becomes STATUS_PENDING_APPROVAL and stays so until settled through `/__sim/settle`.
     StatusPendingApproval,
+    /// After the settle delay, `transaction_status` becomes this string as is (e.g.
+    /// `REVERSED`, `Success`): no callback, no refund. For clients meeting a status they do
+    /// not know.
+    RawStatus { transaction_status: String },
     /// The create itself is refused with this code; nothing is recorded.
     Refuse {
         response_code: i64,
@@ -59,6 +64,13 @@ pub enum FaultKind {
     /// Answer an envelope with response_code 9999 without handling the call.
     #[serde(rename = "unknown_code")]
     UnknownCode,
+    /// Answer an envelope with this code and description without handling the call (e.g.
+    /// 4290 `TOO_MANY_REQUESTS`, 5000 `MAINTENANCE`).
+    #[serde(rename = "refuse")]
+    Refuse {
+        response_code: i64,
+        description: String,
+    },
 }
 
 /// How many calls a fault applies to.
@@ -218,181 +230,6 @@ pub struct SettleRequest {
     pub error_description: Option<String>,
 }
 
-/// Typed client for `/__sim/`. Every method fails on a transport error or a non-2xx answer.
-#[derive(Clone, Debug)]
-pub struct SimControl {
-    base: String,
-    http: reqwest::Client,
-}
-
-type Res<T> = Result<T, reqwest::Error>;
-
-impl SimControl {
-    /// `base_url` as given by `RunningSim::base_url()`, e.g. `http://127.0.0.1:4010`.
-    pub fn new(base_url: impl Into<String>) -> Self {
-        let base = base_url.into().trim_end_matches('/').to_string();
-        SimControl {
-            base,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/__sim/{}", self.base, path)
-    }
-
-    async fn post<T: Serialize + ?Sized>(&self, path: &str, body: &T) -> Res<reqwest::Response> {
-        self.http
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await?
-            .error_for_status()
-    }
-
-    async fn get<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Res<T> {
-        self.http
-            .get(self.url(path))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await
-    }
-
-    pub async fn health(&self) -> Res<()> {
-        self.get::<serde_json::Value>("health").await.map(drop)
-    }
-
-    /// Default outcome for payouts whose account has no outcome of its own.
-    pub async fn set_outcome(&self, outcome: Outcome) -> Res<()> {
-        self.post("outcome", &outcome).await.map(drop)
-    }
-
-    /// Outcome for payouts to one `third_party_account_no`.
-    pub async fn set_account_outcome(&self, account_no: &str, outcome: Outcome) -> Res<()> {
-        self.post(&format!("outcome/{}", enc(account_no)), &outcome)
-            .await
-            .map(drop)
-    }
-
-    pub async fn clear_account_outcome(&self, account_no: &str) -> Res<()> {
-        self.http
-            .delete(self.url(&format!("outcome/{}", enc(account_no))))
-            .send()
-            .await?
-            .error_for_status()
-            .map(drop)
-    }
-
-    pub async fn set_settle_delay(&self, delay: Duration) -> Res<()> {
-        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-        self.post("settle-delay", &serde_json::json!({ "ms": ms }))
-            .await
-            .map(drop)
-    }
-
-    /// `endpoint`: a LeanX endpoint name (`create-payout-invoice`) or `*`.
-    pub async fn inject_fault(&self, endpoint: &str, kind: FaultKind, times: Times) -> Res<()> {
-        let spec = FaultSpec {
-            endpoint: endpoint.to_string(),
-            kind,
-            times,
-        };
-        self.post("faults", &spec).await.map(drop)
-    }
-
-    pub async fn clear_faults(&self) -> Res<()> {
-        self.http
-            .delete(self.url("faults"))
-            .send()
-            .await?
-            .error_for_status()
-            .map(drop)
-    }
-
-    pub async fn set_callback_faults(&self, faults: CallbackFaults) -> Res<()> {
-        self.post("callback-faults", &faults).await.map(drop)
-    }
-
-    /// Force a payout (by invoice_no or external_invoice_ref) to `SUCCESS` or `FAILED`.
-    pub async fn settle(&self, id: &str, status: &str) -> Res<SimPayout> {
-        let req = SettleRequest {
-            id: id.to_string(),
-            status: status.to_string(),
-            error_description: None,
-        };
-        self.post("settle", &req).await?.json().await
-    }
-
-    /// Every LeanX request received and every callback attempt, oldest first.
-    pub async fn calls(&self) -> Res<Vec<CallRecord>> {
-        self.get("calls").await
-    }
-
-    /// Callback delivery attempts only.
-    pub async fn callbacks(&self) -> Res<Vec<CallRecord>> {
-        Ok(self
-            .calls()
-            .await?
-            .into_iter()
-            .filter(|c| c.kind == "callback")
-            .collect())
-    }
-
-    /// Requests received per LeanX endpoint name (faulted and refused ones included).
-    pub async fn counts(&self) -> Res<BTreeMap<String, u64>> {
-        self.get("counts").await
-    }
-
-    pub async fn count(&self, endpoint: &str) -> Res<u64> {
-        Ok(self.counts().await?.get(endpoint).copied().unwrap_or(0))
-    }
-
-    /// `create-payout-invoice` requests received carrying this external_invoice_ref.
-    pub async fn create_calls_for_ref(&self, external_invoice_ref: &str) -> Res<u64> {
-        let by_ref: BTreeMap<String, RefCounts> = self.get("counts/by-ref").await?;
-        Ok(by_ref.get(external_invoice_ref).map_or(0, |c| c.calls))
-    }
-
-    /// Payouts recorded with this external_invoice_ref (more than 1 = a double send).
-    pub async fn payouts_for_ref(&self, external_invoice_ref: &str) -> Res<u64> {
-        let by_ref: BTreeMap<String, RefCounts> = self.get("counts/by-ref").await?;
-        Ok(by_ref.get(external_invoice_ref).map_or(0, |c| c.payouts))
-    }
-
-    pub async fn payouts(&self) -> Res<Vec<SimPayout>> {
-        self.get("payouts").await
-    }
-
-    /// By invoice_no or external_invoice_ref (the latest with that ref).
-    pub async fn payout(&self, id: &str) -> Res<Option<SimPayout>> {
-        let resp = self
-            .http
-            .get(self.url(&format!("payouts/{}", enc(id))))
-            .send()
-            .await?;
-        if resp.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        resp.error_for_status()?.json().await.map(Some)
-    }
-
-    pub async fn set_balance(&self, prefund_balance: Decimal) -> Res<()> {
-        self.post(
-            "balance",
-            &serde_json::json!({ "prefund_balance": prefund_balance }),
-        )
-        .await
-        .map(drop)
-    }
-
-    /// Back to the start state: payouts, balance, log, faults, outcomes, settle delay.
-    pub async fn reset(&self) -> Res<()> {
-        self.post("reset", &serde_json::json!({})).await.map(drop)
-    }
-}
-
 /// Per-ref counters of `GET /__sim/counts/by-ref`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RefCounts {
@@ -400,6 +237,70 @@ pub struct RefCounts {
     pub payouts: u64,
 }
 
-fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+/// How `check-verification-bank` answers for one account (`POST /__sim/accounts/{account}`).
+///
+/// On the wire: `{"holder_name":"SITI BINTI ALI","bic":"MBBEMYKL"}` (`"answer":"HOLDER"` may
+/// be given; `bic` defaults to the bank's), `{"answer":"NOT_FOUND"}`, or
+/// `{"answer":"REFUSE","response_code":4404,"description":"ACCOUNT_NOT_FOUND"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "answer", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountScript {
+    /// `Success: true` with this `CreditorName` (as given) and BIC.
+    Holder {
+        holder_name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bic: Option<String>,
+    },
+    /// `Success: false, Result: null`: the bank holds no such account.
+    NotFound,
+    /// A non-2000 envelope whose `breakdown_errors` names the account.
+    Refuse {
+        response_code: i64,
+        description: String,
+    },
+}
+
+impl<'de> Deserialize<'de> for AccountScript {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Wire {
+            #[serde(default)]
+            answer: Option<String>,
+            #[serde(default)]
+            holder_name: Option<String>,
+            #[serde(default)]
+            bic: Option<String>,
+            #[serde(default)]
+            response_code: Option<i64>,
+            #[serde(default)]
+            description: Option<String>,
+        }
+        use serde::de::Error;
+        let w = Wire::deserialize(d)?;
+        match w.answer.as_deref() {
+            None | Some("HOLDER") => Ok(AccountScript::Holder {
+                holder_name: w
+                    .holder_name
+                    .filter(|n| !n.trim().is_empty())
+                    .ok_or_else(|| D::Error::custom("holder_name is required"))?,
+                bic: w.bic,
+            }),
+            Some("NOT_FOUND") => Ok(AccountScript::NotFound),
+            Some("REFUSE") => match w.response_code {
+                Some(code) if code != 2000 => Ok(AccountScript::Refuse {
+                    response_code: code,
+                    description: w
+                        .description
+                        .unwrap_or_else(|| "ACCOUNT_NOT_FOUND".to_string()),
+                }),
+                _ => Err(D::Error::custom(
+                    "REFUSE needs a response_code other than 2000",
+                )),
+            },
+            Some(other) => Err(D::Error::custom(format!(
+                "answer must be HOLDER, NOT_FOUND or REFUSE, not {other:?}"
+            ))),
+        }
+    }
 }
