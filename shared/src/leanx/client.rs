@@ -179,8 +179,8 @@ pub(super) fn decimal_from_raw(raw: &RawValue) -> Result<Decimal, String> {
         .map_err(|_| format!("not a decimal number: {text}"))
 }
 
-/// LeanX's envelope; `breakdown_errors`, `token` and any other fields are ignored, whatever
-/// their type (`""` or `null` both occur).
+/// LeanX's envelope; `token` and any other fields are ignored, whatever their type (`""` or
+/// `null` both occur).
 #[derive(Deserialize)]
 struct Envelope {
     response_code: serde_json::Value,
@@ -188,6 +188,33 @@ struct Envelope {
     description: Option<serde_json::Value>,
     #[serde(default)]
     data: Option<Box<RawValue>>,
+    #[serde(default)]
+    breakdown_errors: Option<serde_json::Value>,
+}
+
+/// A failed call, with a refusal's `breakdown_errors` as text (empty when LeanX sent none):
+/// [`LeanxError::Refused`] does not carry it, but a caller may need its reason.
+pub(super) struct CallFailure {
+    pub error: LeanxError,
+    pub breakdown: String,
+}
+
+impl From<LeanxError> for CallFailure {
+    fn from(error: LeanxError) -> CallFailure {
+        CallFailure {
+            error,
+            breakdown: String::new(),
+        }
+    }
+}
+
+/// A JSON string's value, any other JSON's text, nothing for null.
+fn text_of(value: Option<serde_json::Value>) -> String {
+    match value {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
 }
 
 /// The LeanX payout API.
@@ -297,6 +324,18 @@ impl LeanxClient {
         query: Option<String>,
         body: Option<Vec<u8>>,
     ) -> Result<T, LeanxError> {
+        self.call_detailed(endpoint, query, body)
+            .await
+            .map_err(|failure| failure.error)
+    }
+
+    /// [`LeanxClient::call`], keeping a refusal's `breakdown_errors`.
+    pub(super) async fn call_detailed<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        query: Option<String>,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, CallFailure> {
         let request = self.request(endpoint, query.as_deref(), body)?;
         let response = request.send().await.map_err(classify_transport_error)?;
         let status = response.status();
@@ -311,12 +350,11 @@ impl LeanxClient {
         if status.is_redirection() {
             return Err(LeanxError::OutcomeUnknown(format!(
                 "{endpoint}: HTTP {status}, a redirect (not followed)"
-            )));
+            ))
+            .into());
         }
         if status.is_server_error() {
-            return Err(LeanxError::OutcomeUnknown(format!(
-                "{endpoint}: HTTP {status}"
-            )));
+            return Err(LeanxError::OutcomeUnknown(format!("{endpoint}: HTTP {status}")).into());
         }
         let envelope: Envelope = serde_json::from_slice(&bytes).map_err(|e| {
             LeanxError::Malformed(format!(
@@ -328,21 +366,19 @@ impl LeanxClient {
             other => other.to_string(),
         };
         if code != "2000" {
-            let description = match envelope.description {
-                Some(serde_json::Value::String(s)) => s,
-                Some(serde_json::Value::Null) | None => String::new(),
-                Some(other) => other.to_string(),
-            };
-            return Err(LeanxError::Refused {
-                response_code: code,
-                description,
+            return Err(CallFailure {
+                error: LeanxError::Refused {
+                    response_code: code,
+                    description: text_of(envelope.description),
+                },
+                breakdown: text_of(envelope.breakdown_errors),
             });
         }
         let data = envelope
             .data
             .ok_or_else(|| LeanxError::Malformed(format!("{endpoint}: success without data")))?;
         serde_json::from_str(data.get())
-            .map_err(|e| LeanxError::Malformed(format!("{endpoint}: unexpected data: {e}")))
+            .map_err(|e| LeanxError::Malformed(format!("{endpoint}: unexpected data: {e}")).into())
     }
 }
 

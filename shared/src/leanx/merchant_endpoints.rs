@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::client::{LeanxClient, LeanxError, PayoutTransaction, decimal_from_raw};
+use super::client::{CallFailure, LeanxClient, LeanxError, PayoutTransaction, decimal_from_raw};
 
 /// `payout-transaction-list` page size (LEANX.md's `?skip=0&limit=10`).
 const LIST_PAGE: usize = 10;
@@ -38,8 +38,8 @@ pub struct PayoutService {
 ///   whose `Result.OrgnThirdPartyAccountNo`, when present, is the account asked about
 ///   (compared on letters and digits only).
 /// - `AccountNotFound`: a 2000 answer with `data.Success: false`; or a non-2000 answer whose
-///   description names the account and says it is not found, does not exist or is invalid
-///   (`describes_unknown_account` below).
+///   `description` and `breakdown_errors`, read together, name the account and say it is not
+///   found, does not exist or is invalid (`describes_unknown_account` below).
 /// - Anything else is an error: other refusals stay [`LeanxError::Refused`], other shapes
 ///   (`Success: true` without a name, another account's name) are [`LeanxError::Malformed`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,8 +84,8 @@ impl LeanxClient {
             "payout_service_id": payout_service_id,
             "third_party_account_no": account_no,
         });
-        let answer: Result<Box<RawValue>, LeanxError> = self
-            .call(
+        let answer: Result<Box<RawValue>, CallFailure> = self
+            .call_detailed(
                 "check-verification-bank",
                 None,
                 Some(body.to_string().into_bytes()),
@@ -94,12 +94,13 @@ impl LeanxClient {
         match answer {
             Ok(data) => verification_from(&data, account_no)
                 .map_err(|e| malformed("check-verification-bank", e)),
-            Err(LeanxError::Refused { description, .. })
-                if describes_unknown_account(&description, account_no) =>
-            {
+            Err(CallFailure {
+                error: LeanxError::Refused { description, .. },
+                breakdown,
+            }) if describes_unknown_account(&format!("{description} {breakdown}"), account_no) => {
                 Ok(BankVerification::AccountNotFound)
             }
-            Err(other) => Err(other),
+            Err(failure) => Err(failure.error),
         }
     }
 
@@ -275,7 +276,7 @@ fn same_account(a: &str, b: &str) -> bool {
 }
 
 /// Whether a refusal of `check-verification-bank` says the account does not exist. LeanX's
-/// codes are undocumented, so this reads the description, narrowly: it must name the account
+/// codes are undocumented, so this reads the text (description and breakdown), narrowly: it must name the account
 /// (the word ACCOUNT, or the account number itself), say NOT FOUND, NOT EXIST or INVALID, and
 /// name none of the merchant's own things (MERCHANT, POOL, TOKEN, UUID, SIGNATURE), so that
 /// e.g. `INVALID_TOKEN` or "merchant account not found" stay refusals.
@@ -494,6 +495,7 @@ mod tests {
             "ACCOUNT NOTFOUND",
             "Beneficiary account invalid",
             "9011426016 not found",
+            "FAILED account 9011426016 not found",
         ] {
             assert!(
                 describes_unknown_account(description, "9011426016"),
@@ -516,6 +518,8 @@ mod tests {
             "TRANSACTION_NOT_FOUND",
             "Bank timeout for account",
             "SERVICE INVALIDATED ACCOUNT",
+            "INVALID_TOKEN account 9011426016 not found",
+            "INVALID_PAYOUT_SERVICE payout service 31 is INACTIVE",
             "",
         ] {
             assert!(
