@@ -46,6 +46,12 @@ impl LeanxSettings {
             request_timeout: Duration::from_secs(10),
         }
     }
+
+    /// The base URL check [`LeanxClient::new`] makes, without building the HTTP client: for
+    /// start-up, when the client itself is built on first use.
+    pub fn check_base_url(&self) -> Result<(), LeanxError> {
+        check_base_url(&self.base_url)
+    }
 }
 
 /// What can go wrong talking to LeanX, by what it means for a payout.
@@ -512,6 +518,15 @@ mod tests {
                 "{url}: {error:?}"
             );
         }
+    }
+
+    #[test]
+    fn settings_check_their_base_url_without_a_client() {
+        assert!(settings("https://api.leanx.io").check_base_url().is_ok());
+        assert!(matches!(
+            settings("http://api.leanx.io").check_base_url(),
+            Err(LeanxError::InvalidBaseUrl(_))
+        ));
     }
 
     #[test]
