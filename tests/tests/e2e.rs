@@ -724,11 +724,9 @@ async fn a_valid_callback_for_a_payout_leanx_never_recorded_is_kept_not_applied(
         .unwrap();
     let answer = stack.create(&payout_body("INV-NOT-OURS")).await;
     assert_eq!(answer.body["status"], "PENDING", "{answer:?}");
-    let token = callback_token(
-        &callback_claims("INV-NOT-OURS", "PAYOUT-ELSEWHERE:1-LEANX", "13.00"),
-        leanx_sim::DEFAULT_HASH_KEY,
-    );
-    let body = json!({ "data": token }).to_string();
+    let body = callback("INV-NOT-OURS", "PAYOUT-ELSEWHERE:1-LEANX", "13.00")
+        .body(leanx_sim::DEFAULT_HASH_KEY)
+        .unwrap();
     for _ in 0..3 {
         assert_eq!(stack.callback_raw(body.clone()).await.status, 200);
     }

@@ -6,6 +6,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::HeaderValue;
+use reqwest::{RequestBuilder, Url, redirect};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -44,6 +46,12 @@ impl LeanxSettings {
             request_timeout: Duration::from_secs(10),
         }
     }
+
+    /// The base URL check [`LeanxClient::new`] makes, without building the HTTP client: for
+    /// start-up, when the client itself is built on first use.
+    pub fn check_base_url(&self) -> Result<(), LeanxError> {
+        check_base_url(&self.base_url)
+    }
 }
 
 /// What can go wrong talking to LeanX, by what it means for a payout.
@@ -61,9 +69,15 @@ pub enum LeanxError {
     /// The request may have reached LeanX but its answer was lost (timeout, reset, 5xx).
     #[error("LeanX's answer was lost: {0}")]
     OutcomeUnknown(String),
-    /// LeanX answered something that is not its envelope.
+    /// LeanX answered something that is not its envelope, or data of a shape this client does
+    /// not recognise (never read as an empty or negative answer).
     #[error("LeanX answered malformed data: {0}")]
     Malformed(String),
+    /// The configured base URL is unusable: not an absolute http(s) URL, or plain HTTP to a
+    /// host that is not loopback (the auth token would cross the network in clear text).
+    /// Raised by [`LeanxClient::new`]; nothing was sent.
+    #[error("LeanX base URL refused: {0}")]
+    InvalidBaseUrl(String),
 }
 
 impl LeanxError {
@@ -149,47 +163,10 @@ impl PayoutTransaction {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct PayoutService {
-    pub payout_service_id: u32,
-    #[serde(default)]
-    pub payment_model_reference: Option<String>,
-    #[serde(default)]
-    pub unique_reference: Option<String>,
-    #[serde(default)]
-    pub payment_service: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub record_status: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct BankVerification {
-    #[serde(rename = "Success")]
-    pub success: bool,
-    #[serde(rename = "Result", default)]
-    pub result: Option<BankVerificationResult>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct BankVerificationResult {
-    #[serde(rename = "OrgnThirdPartyBankBICCode", default)]
-    pub bank_bic_code: Option<String>,
-    #[serde(rename = "OrgnThirdPartyAccountNo", default)]
-    pub account_no: Option<String>,
-    #[serde(rename = "CreditorName", default)]
-    pub creditor_name: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Balance {
-    pub transaction_balance: Decimal,
-    pub prefund_balance: Decimal,
-}
-
 /// Reads a JSON number (or numeric string) as an exact decimal from its text.
-fn exact_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+pub(super) fn exact_decimal<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Decimal>, D::Error> {
     let raw: Option<Box<RawValue>> = Option::deserialize(d)?;
     match raw {
         None => Ok(None),
@@ -200,7 +177,7 @@ fn exact_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Decima
     }
 }
 
-fn decimal_from_raw(raw: &RawValue) -> Result<Decimal, String> {
+pub(super) fn decimal_from_raw(raw: &RawValue) -> Result<Decimal, String> {
     let text = raw.get();
     let text = text.trim_matches('"');
     Decimal::from_str(text)
@@ -208,8 +185,8 @@ fn decimal_from_raw(raw: &RawValue) -> Result<Decimal, String> {
         .map_err(|_| format!("not a decimal number: {text}"))
 }
 
-/// LeanX's envelope; `breakdown_errors`, `token` and any other fields are ignored, whatever
-/// their type (`""` or `null` both occur).
+/// LeanX's envelope; `token` and any other fields are ignored, whatever their type (`""` or
+/// `null` both occur).
 #[derive(Deserialize)]
 struct Envelope {
     response_code: serde_json::Value,
@@ -217,6 +194,33 @@ struct Envelope {
     description: Option<serde_json::Value>,
     #[serde(default)]
     data: Option<Box<RawValue>>,
+    #[serde(default)]
+    breakdown_errors: Option<serde_json::Value>,
+}
+
+/// A failed call, with a refusal's `breakdown_errors` as text (empty when LeanX sent none):
+/// [`LeanxError::Refused`] does not carry it, but a caller may need its reason.
+pub(super) struct CallFailure {
+    pub error: LeanxError,
+    pub breakdown: String,
+}
+
+impl From<LeanxError> for CallFailure {
+    fn from(error: LeanxError) -> CallFailure {
+        CallFailure {
+            error,
+            breakdown: String::new(),
+        }
+    }
+}
+
+/// A JSON string's value, any other JSON's text, nothing for null.
+fn text_of(value: Option<serde_json::Value>) -> String {
+    match value {
+        Some(serde_json::Value::String(s)) => s,
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
 }
 
 /// The LeanX payout API.
@@ -224,39 +228,32 @@ struct Envelope {
 pub struct LeanxClient {
     http: reqwest::Client,
     settings: LeanxSettings,
+    /// Built once, marked sensitive so that no `Debug` of a request or header map shows it.
+    auth_token: HeaderValue,
 }
 
 impl LeanxClient {
+    /// Refuses a base URL that would send the auth token in clear text
+    /// ([`LeanxError::InvalidBaseUrl`]). Redirects are never followed: one would re-post a
+    /// payout and the auth token to wherever it points.
     pub fn new(settings: LeanxSettings) -> Result<LeanxClient, LeanxError> {
+        check_base_url(&settings.base_url)?;
+        let mut auth_token = HeaderValue::from_str(settings.credentials.auth_token.expose())
+            .map_err(|_| {
+                LeanxError::NotSent("the auth token is not a valid HTTP header value".into())
+            })?;
+        auth_token.set_sensitive(true);
         let http = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
+            .redirect(redirect::Policy::none())
             .build()
             .map_err(|e| LeanxError::NotSent(format!("HTTP client set-up failed: {e}")))?;
-        Ok(LeanxClient { http, settings })
-    }
-
-    pub async fn list_payout_services(&self) -> Result<Vec<PayoutService>, LeanxError> {
-        #[derive(Deserialize)]
-        struct Data {
-            list: List,
-        }
-        #[derive(Deserialize)]
-        struct List {
-            data: Vec<Group>,
-        }
-        #[derive(Deserialize)]
-        struct Group {
-            #[serde(rename = "SWITCH_PAYOUT_WEBPAY", default)]
-            services: Vec<PayoutService>,
-        }
-        let data: Data = self.call("list-payout-services", None, None).await?;
-        Ok(data
-            .list
-            .data
-            .into_iter()
-            .flat_map(|g| g.services)
-            .collect())
+        Ok(LeanxClient {
+            http,
+            settings,
+            auth_token,
+        })
     }
 
     /// Sends one payout. Never call this twice for one `external_invoice_ref`: on an error for
@@ -287,71 +284,65 @@ impl LeanxClient {
             .await
     }
 
-    pub async fn check_verification_bank(
+    /// The signed POST of one endpoint, not yet sent.
+    fn request(
         &self,
-        payout_service_id: u32,
-        third_party_account_no: &str,
-    ) -> Result<BankVerification, LeanxError> {
-        let body = serde_json::json!({
-            "payout_service_id": payout_service_id,
-            "third_party_account_no": third_party_account_no,
-        });
-        self.call(
-            "check-verification-bank",
-            None,
-            Some(body.to_string().into_bytes()),
-        )
-        .await
+        endpoint: &str,
+        query: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<RequestBuilder, LeanxError> {
+        let path = format!("{API_PREFIX}{endpoint}");
+        let base = self.settings.base_url.trim_end_matches('/');
+        let url = match query {
+            Some(q) => format!("{base}{path}?{q}"),
+            None => format!("{base}{path}"),
+        };
+        let mut request = self
+            .http
+            .post(&url)
+            .header("auth-token", self.auth_token.clone())
+            .header("content-type", "application/json");
+        if self.settings.sign_requests {
+            let now = chrono::Utc::now().timestamp();
+            let nonce = uuid::Uuid::new_v4().to_string();
+            let headers = signing::sign(&self.settings.credentials, "POST", &path, now, &nonce);
+            // Valid for five minutes: as good as the token for a replay within them.
+            let mut signature = HeaderValue::from_str(&headers.signature).map_err(|_| {
+                LeanxError::NotSent("the request signature is not a header value".into())
+            })?;
+            signature.set_sensitive(true);
+            request = request
+                .header("x-timestamp", headers.timestamp)
+                .header("x-nonce", headers.nonce)
+                .header("x-signature", signature);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        Ok(request)
     }
 
-    pub async fn overall_balance(&self) -> Result<Balance, LeanxError> {
-        #[derive(Deserialize)]
-        struct Data {
-            transaction_balance: TransactionBalance,
-            #[serde(deserialize_with = "exact_decimal")]
-            prefund_balance: Option<Decimal>,
-        }
-        #[derive(Deserialize)]
-        struct TransactionBalance {
-            #[serde(deserialize_with = "exact_decimal")]
-            value: Option<Decimal>,
-        }
-        let data: Data = self.call("overall-balance", None, None).await?;
-        Ok(Balance {
-            transaction_balance: data.transaction_balance.value.unwrap_or_default(),
-            prefund_balance: data.prefund_balance.unwrap_or_default(),
-        })
-    }
-
-    async fn call<T: DeserializeOwned>(
+    /// One call through LeanX's envelope: `data` of a 2000 answer as `T`, anything else
+    /// classified by what it means for the money (see [`LeanxError`]).
+    pub(super) async fn call<T: DeserializeOwned>(
         &self,
         endpoint: &str,
         query: Option<String>,
         body: Option<Vec<u8>>,
     ) -> Result<T, LeanxError> {
-        let path = format!("{API_PREFIX}{endpoint}");
-        let url = match &query {
-            Some(q) => format!("{}{path}?{q}", self.settings.base_url.trim_end_matches('/')),
-            None => format!("{}{path}", self.settings.base_url.trim_end_matches('/')),
-        };
-        let credentials = &self.settings.credentials;
-        let mut request = self
-            .http
-            .post(&url)
-            .header("auth-token", credentials.auth_token.expose())
-            .header("content-type", "application/json");
-        if self.settings.sign_requests {
-            let now = chrono::Utc::now().timestamp();
-            let nonce = uuid::Uuid::new_v4().to_string();
-            let headers = signing::sign(credentials, "POST", &path, now, &nonce);
-            request = request
-                .header("x-timestamp", headers.timestamp)
-                .header("x-nonce", headers.nonce)
-                .header("x-signature", headers.signature);
-        }
-        if let Some(body) = body {
-            request = request.body(body);
-        }
+        self.call_detailed(endpoint, query, body)
+            .await
+            .map_err(|failure| failure.error)
+    }
+
+    /// [`LeanxClient::call`], keeping a refusal's `breakdown_errors`.
+    pub(super) async fn call_detailed<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        query: Option<String>,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, CallFailure> {
+        let request = self.request(endpoint, query.as_deref(), body)?;
         let response = request.send().await.map_err(classify_transport_error)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(|e| {
@@ -360,10 +351,16 @@ impl LeanxClient {
                 without_url(e)
             ))
         })?;
-        if status.is_server_error() {
+        // A redirect came from a server that got the whole request: whatever it is, it may
+        // have acted on it (or forwarded it), so it is never read as "not sent".
+        if status.is_redirection() {
             return Err(LeanxError::OutcomeUnknown(format!(
-                "{endpoint}: HTTP {status}"
-            )));
+                "{endpoint}: HTTP {status}, a redirect (not followed)"
+            ))
+            .into());
+        }
+        if status.is_server_error() {
+            return Err(LeanxError::OutcomeUnknown(format!("{endpoint}: HTTP {status}")).into());
         }
         let envelope: Envelope = serde_json::from_slice(&bytes).map_err(|e| {
             LeanxError::Malformed(format!(
@@ -375,21 +372,48 @@ impl LeanxClient {
             other => other.to_string(),
         };
         if code != "2000" {
-            let description = match envelope.description {
-                Some(serde_json::Value::String(s)) => s,
-                Some(serde_json::Value::Null) | None => String::new(),
-                Some(other) => other.to_string(),
-            };
-            return Err(LeanxError::Refused {
-                response_code: code,
-                description,
+            return Err(CallFailure {
+                error: LeanxError::Refused {
+                    response_code: code,
+                    description: text_of(envelope.description),
+                },
+                breakdown: text_of(envelope.breakdown_errors),
             });
         }
         let data = envelope
             .data
             .ok_or_else(|| LeanxError::Malformed(format!("{endpoint}: success without data")))?;
         serde_json::from_str(data.get())
-            .map_err(|e| LeanxError::Malformed(format!("{endpoint}: unexpected data: {e}")))
+            .map_err(|e| LeanxError::Malformed(format!("{endpoint}: unexpected data: {e}")).into())
+    }
+}
+
+/// HTTPS, or plain HTTP only to a loopback host (the simulator, local development).
+fn check_base_url(base_url: &str) -> Result<(), LeanxError> {
+    let url = Url::parse(base_url)
+        .map_err(|e| LeanxError::InvalidBaseUrl(format!("not an absolute URL: {e}")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| LeanxError::InvalidBaseUrl("no host".into()))?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(host) => Ok(()),
+        "http" => Err(LeanxError::InvalidBaseUrl(format!(
+            "plain http to {host}: HTTPS is required except for loopback hosts"
+        ))),
+        other => Err(LeanxError::InvalidBaseUrl(format!(
+            "scheme {other}: only https (or http to a loopback host)"
+        ))),
+    }
+}
+
+/// 127.0.0.0/8, ::1 and `localhost` itself (not its subdomains: those resolve through DNS).
+/// `host` is as the URL parser normalised it: lower case, IPv6 in brackets.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host == "localhost",
     }
 }
 
@@ -419,6 +443,7 @@ fn without_url(error: reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::leanx::Secret;
 
     #[test]
     fn ids_with_colons_are_url_encoded() {
@@ -432,6 +457,118 @@ mod tests {
         let tx: PayoutTransaction = serde_json::from_str(data).unwrap();
         assert_eq!(tx.value.unwrap().to_string(), "99999999.99");
         assert_eq!(tx.transaction_fee.unwrap().to_string(), "0.50");
+    }
+
+    fn settings(base_url: &str) -> LeanxSettings {
+        LeanxSettings::new(
+            base_url,
+            LeanxCredentials {
+                auth_token: Secret::new(TOKEN),
+                hash_key: Secret::new("hash-key"),
+            },
+        )
+    }
+
+    const TOKEN: &str = "LP-TEST0001-MM|6f1c9a2e-4b7d-4e21-9a3f-1c2d3e4f5a6b|c0ffee";
+
+    #[test]
+    fn https_and_loopback_http_base_urls_are_accepted() {
+        for url in [
+            "https://api.leanx.io",
+            "https://api.leanx.dev/",
+            "http://127.0.0.1:4010",
+            "http://127.8.9.10",
+            "http://localhost:4010",
+            "http://LOCALHOST:4010",
+            "http://[::1]:4010",
+        ] {
+            assert!(LeanxClient::new(settings(url)).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_host_is_refused_at_construction() {
+        for url in [
+            "http://api.leanx.io",
+            "http://10.0.0.5:4010",
+            "http://128.0.0.1",
+            "http://[::2]",
+            "http://localhost.example.com",
+            "http://127.0.0.1.example.com",
+        ] {
+            let error = LeanxClient::new(settings(url)).unwrap_err();
+            assert!(
+                matches!(error, LeanxError::InvalidBaseUrl(_)),
+                "{url}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_base_url_that_is_not_an_http_url_is_refused() {
+        for url in [
+            "api.leanx.io",
+            "ftp://api.leanx.io",
+            "file:///etc/passwd",
+            "",
+        ] {
+            let error = LeanxClient::new(settings(url)).unwrap_err();
+            assert!(
+                matches!(error, LeanxError::InvalidBaseUrl(_)),
+                "{url}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn settings_check_their_base_url_without_a_client() {
+        assert!(settings("https://api.leanx.io").check_base_url().is_ok());
+        assert!(matches!(
+            settings("http://api.leanx.io").check_base_url(),
+            Err(LeanxError::InvalidBaseUrl(_))
+        ));
+    }
+
+    #[test]
+    fn a_refused_base_url_was_never_sent() {
+        let error = LeanxClient::new(settings("http://api.leanx.io")).unwrap_err();
+        assert!(!error.may_have_reached_leanx());
+    }
+
+    #[test]
+    fn the_auth_token_header_is_marked_sensitive() {
+        let client = LeanxClient::new(settings("https://api.leanx.dev")).unwrap();
+        let request = client
+            .request("overall-balance", None, None)
+            .unwrap()
+            .build()
+            .unwrap();
+        let token = request.headers().get("auth-token").unwrap();
+        assert!(token.is_sensitive());
+        assert_eq!(token.to_str().unwrap(), TOKEN);
+        assert!(!format!("{request:?} {:?}", request.headers()).contains("c0ffee"));
+    }
+
+    #[test]
+    fn the_client_debug_never_shows_the_auth_token() {
+        let client = LeanxClient::new(settings("https://api.leanx.dev")).unwrap();
+        assert!(!format!("{client:?}").contains("c0ffee"));
+    }
+
+    #[test]
+    fn the_signature_header_is_marked_sensitive() {
+        let mut settings = settings("https://api.leanx.dev");
+        settings.sign_requests = true;
+        let client = LeanxClient::new(settings).unwrap();
+        let request = client
+            .request("overall-balance", None, None)
+            .unwrap()
+            .build()
+            .unwrap();
+        let signature = request.headers().get("x-signature").unwrap();
+        assert!(signature.is_sensitive());
+        assert_eq!(signature.len(), 64);
+        assert!(request.headers().get("auth-token").unwrap().is_sensitive());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod callback;
 pub mod client;
+pub mod merchant_endpoints;
 pub mod provider;
 pub mod secret;
 pub mod signing;
@@ -9,7 +10,7 @@ pub mod vocabulary;
 
 pub use callback::{CallbackError, CallbackOutput, verify_callback};
 pub use client::{
-    AcceptedPayout, Balance, BankVerification, CreatePayoutInvoice, LeanxClient, LeanxError,
-    LeanxSettings, PayoutService, PayoutTransaction,
+    AcceptedPayout, CreatePayoutInvoice, LeanxClient, LeanxError, LeanxSettings, PayoutTransaction,
 };
+pub use merchant_endpoints::{Balance, BankVerification, PayoutService};
 pub use secret::{LeanxCredentials, Secret};
