@@ -16,10 +16,11 @@ echo "bench: release build of the harness" >&2
 cargo build --release -p lambda-bench -p lambda-emulator
 
 # The stack's functions, as the workspace manifest describes them (lambda-emulator's stack).
+functions=$(target/release/lambda-stack functions)
 packages=()
-while read -r function; do
+for function in $functions; do
   packages+=(-p "$function")
-done < <(target/release/lambda-stack functions)
+done
 packages+=(-p hello-baseline)
 
 echo "bench: release build of the functions and the baseline" >&2
