@@ -43,31 +43,28 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 endpoint=$(scripts/dynamodb-local.sh start --port "$DYNAMODB_PORT" | tail -n 1)
 
-# Local credentials, shared by the simulator and the functions. Not secrets: local only.
-cat > .run/dev.env <<ENV
-TABLE_NAME=payouts
-AWS_ENDPOINT_URL_DYNAMODB=$endpoint
-AWS_ACCESS_KEY_ID=local
-AWS_SECRET_ACCESS_KEY=local
-AWS_REGION=us-east-1
-AWS_EC2_METADATA_DISABLED=true
-LEANX_BASE_URL=http://127.0.0.1:$SIM_PORT
-LEANX_AUTH_TOKEN='LP-DEV00001-MM|6f1c2a0e-8b9d-4c3e-a1f2-0d9e8c7b6a50|d3v0nly'
-LEANX_HASH_KEY=local-dev-hash-key
-LEANX_VIRTUAL_POOL_REFERENCE=VA-SIM-POOL-PAYOUT
-LEANX_SIGN_REQUESTS=true
-CALLBACK_URL=http://127.0.0.1:$PORT/callbacks/leanx
-PAYOUT_GRACE_PERIOD_SECONDS=60
-REFRESH_AFTER_SECONDS=2
-RUST_LOG=info
-ENV
+echo "building the workspace (cargo lambda watch would otherwise compile on the first request)" >&2
+cargo build --workspace --bins
+
+# The functions' environment (lambda-emulator's stack description, as the tests and the bench
+# use it), with local credentials shared by the simulator and the functions. Not secrets:
+# local only.
+target/debug/lambda-stack dev-env \
+  --table payouts \
+  --dynamodb-endpoint "$endpoint" \
+  --api-url "http://127.0.0.1:$PORT" \
+  --leanx-base-url "http://127.0.0.1:$SIM_PORT" \
+  --leanx-auth-token 'LP-DEV00001-MM|6f1c2a0e-8b9d-4c3e-a1f2-0d9e8c7b6a50|d3v0nly' \
+  --leanx-hash-key local-dev-hash-key \
+  --leanx-virtual-pool-reference VA-SIM-POOL-PAYOUT \
+  --payout-grace-period-seconds 60 \
+  --refresh-after-seconds 2 \
+  > .run/dev.env
 set -a
 # shellcheck source=/dev/null # written just above
 . .run/dev.env
 set +a
 
-echo "building the workspace (cargo lambda watch would otherwise compile on the first request)" >&2
-cargo build --workspace --bins
 cargo run -q -p payouts-admin -- create-table
 
 start .run/leanx-sim.log target/debug/leanx-sim --addr "127.0.0.1:$SIM_PORT" --settle-delay-ms 2000 --require-signature

@@ -192,7 +192,7 @@ pub async fn try_reconcile(stack: &Stack) -> Result<Value, String> {
         .emulator
         .invoke_raw(
             "reconcile-payouts",
-            crate::lambda_emulator::scheduled_event("reconcile-payouts-every-minute"),
+            lambda_emulator::scheduled_event("reconcile-payouts-every-minute"),
         )
         .await
         .map_err(|e| e.to_string())

@@ -1,10 +1,17 @@
-//! The whole service on loopback, for end-to-end tests: the four real function binaries under
-//! the Lambda Runtime API emulator (routes as API Gateway serves them), a fresh table in the
-//! local DynamoDB, and the LeanX simulator with its callbacks aimed at the callback route.
+//! The whole service on loopback, for end-to-end tests: the real function binaries under the
+//! Lambda emulator, with the functions, routes and environment of the workspace's stack
+//! description (`lambda_emulator::stack`), a fresh table in the local DynamoDB, and the LeanX
+//! simulator with its callbacks aimed at the callback route.
 
-use std::net::SocketAddr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
+use lambda_emulator::stack::{
+    AwsAccess, CALLBACK_FUNCTION, LeanxAccess, StackDescription, StackEnv, Timing,
+};
+use lambda_emulator::{
+    Emulator, FunctionSpec, Options, bind_loopback, scheduled_event, target_binary,
+};
 use leanx_payouts::domain::{InvoiceRef, Payout};
 use leanx_payouts::store::{DynamoPayoutStore, PayoutStore};
 use leanx_sim::control::SimControl;
@@ -12,16 +19,35 @@ use leanx_sim::{RunningSim, SimConfig};
 use serde_json::Value;
 
 use crate::dynamodb;
-use crate::lambda_emulator::{
-    Emulator, FunctionSpec, Method, Options, Route, scheduled_event, target_binary,
-};
 
-pub const FUNCTIONS: [&str; 4] = [
-    "create-payout",
-    "get-payout",
-    "leanx-callback",
-    "reconcile-payouts",
-];
+/// The stack's functions and routes, read once from the workspace manifest.
+static DESCRIPTION: LazyLock<StackDescription> =
+    LazyLock::new(|| StackDescription::load().expect("the workspace manifest describes the stack"));
+
+static FUNCTION_NAMES: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| DESCRIPTION.functions().iter().map(String::as_str).collect());
+
+/// The stack's functions (the workspace members under `functions/`), for scenarios that
+/// configure each of them: `for f in FUNCTIONS` or `FUNCTIONS.iter()`.
+pub const FUNCTIONS: Functions = Functions;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Functions;
+
+impl Functions {
+    pub fn iter(self) -> std::slice::Iter<'static, &'static str> {
+        FUNCTION_NAMES.iter()
+    }
+}
+
+impl IntoIterator for Functions {
+    type Item = &'static str;
+    type IntoIter = std::iter::Copied<std::slice::Iter<'static, &'static str>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        FUNCTION_NAMES.iter().copied()
+    }
+}
 
 /// Knobs a scenario may turn; the defaults are quick but realistic.
 #[derive(Debug, Clone)]
@@ -81,59 +107,41 @@ impl Stack {
         let sim = leanx_sim::spawn(options.sim.clone(), "127.0.0.1:0".parse().unwrap())
             .await
             .expect("simulator starts");
-        let front = free_loopback_addr();
-        let env: Vec<(String, String)> = vec![
-            ("TABLE_NAME".into(), table.clone()),
-            (
-                "AWS_ENDPOINT_URL_DYNAMODB".into(),
-                options
-                    .functions_dynamodb_endpoint
-                    .clone()
-                    .unwrap_or(endpoint),
-            ),
-            ("AWS_ACCESS_KEY_ID".into(), "local".into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
-            ("AWS_REGION".into(), "us-east-1".into()),
-            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-            ("LEANX_BASE_URL".into(), sim.base_url()),
-            ("LEANX_AUTH_TOKEN".into(), options.sim.auth_token.clone()),
-            ("LEANX_HASH_KEY".into(), options.sim.hash_key.clone()),
-            (
-                "LEANX_VIRTUAL_POOL_REFERENCE".into(),
-                options.sim.virtual_pool_reference.clone(),
-            ),
-            (
-                "LEANX_SIGN_REQUESTS".into(),
-                options.sign_requests.to_string(),
-            ),
-            (
-                "CALLBACK_URL".into(),
-                format!("http://{front}/callbacks/leanx"),
-            ),
-            (
-                "CLAIM_TTL_SECONDS".into(),
-                options.claim_ttl_seconds.to_string(),
-            ),
-            (
-                "PAYOUT_GRACE_PERIOD_SECONDS".into(),
-                options.grace_period_seconds.to_string(),
-            ),
-            (
-                "REFRESH_AFTER_SECONDS".into(),
-                options.refresh_after_seconds.to_string(),
-            ),
-            (
-                "LEANX_TIMEOUT_MS".into(),
-                options.leanx_timeout_ms.to_string(),
-            ),
-            // "Not received" needs several recognised not-found answers spanning the grace
-            // period; the tests' grace periods are seconds, so two answers, any spacing.
-            ("NOT_FOUND_LOOKUPS_REQUIRED".into(), "2".into()),
-            ("NOT_FOUND_LOOKUP_SPACING_SECONDS".into(), "0".into()),
-            ("RUST_LOG".into(), "info".into()),
-        ];
+        // Bound before the functions start, which must know their callback URL.
+        let front = bind_loopback().expect("loopback");
+        let front_url = format!("http://{}", front.local_addr().expect("front addr"));
+        let env = StackEnv {
+            table: table.clone(),
+            dynamodb_endpoint: options
+                .functions_dynamodb_endpoint
+                .clone()
+                .unwrap_or(endpoint),
+            aws: AwsAccess::Local,
+            leanx: LeanxAccess {
+                base_url: sim.base_url(),
+                auth_token: options.sim.auth_token.clone(),
+                hash_key: options.sim.hash_key.clone(),
+                virtual_pool_reference: options.sim.virtual_pool_reference.clone(),
+                sign_requests: options.sign_requests,
+            },
+            callback_url: DESCRIPTION
+                .url_of(&front_url, CALLBACK_FUNCTION)
+                .expect("a route to the callback function"),
+            timing: Timing {
+                claim_ttl_seconds: Some(options.claim_ttl_seconds),
+                payout_grace_period_seconds: Some(options.grace_period_seconds),
+                refresh_after_seconds: Some(options.refresh_after_seconds),
+                leanx_timeout_ms: Some(options.leanx_timeout_ms),
+                // "Not received" needs several recognised not-found answers spanning the grace
+                // period; the tests' grace periods are seconds, so two answers, any spacing.
+                not_found_lookups_required: Some(2),
+                not_found_lookup_spacing_seconds: Some(0),
+            },
+            rust_log: "info".into(),
+        }
+        .vars();
         let functions = FUNCTIONS
-            .iter()
+            .into_iter()
             .map(|name| {
                 let binary = target_binary(name);
                 assert!(
@@ -143,7 +151,7 @@ impl Stack {
                     binary.display()
                 );
                 let spec =
-                    env.iter().fold(FunctionSpec::new(*name, binary), |spec, (k, v)| spec.env(k, v));
+                    env.iter().fold(FunctionSpec::new(name, binary), |spec, (k, v)| spec.env(k, v));
                 options
                     .function_env
                     .iter()
@@ -151,17 +159,12 @@ impl Stack {
                     .fold(spec, |spec, (_, k, v)| spec.env(k, v))
             })
             .collect();
-        let routes = vec![
-            Route::new(Method::POST, "/payouts", "create-payout"),
-            Route::new(Method::GET, "/payouts/{external_invoice_ref}", "get-payout"),
-            Route::new(Method::POST, "/callbacks/leanx", "leanx-callback"),
-        ];
         let emulator = Emulator::start_with(
             functions,
-            routes,
+            DESCRIPTION.routes().to_vec(),
             Options {
                 instances: options.instances,
-                front_addr: Some(front),
+                front: Some(front),
                 ..Options::default()
             },
         )
@@ -264,13 +267,6 @@ impl Stack {
     pub fn logs(&self) -> Vec<String> {
         self.emulator.all_logs()
     }
-}
-
-/// A port nobody listens on right now, for the front: the functions' CALLBACK_URL must name it
-/// before they start.
-fn free_loopback_addr() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("loopback");
-    listener.local_addr().expect("addr")
 }
 
 /// An HTTP answer, read whole.

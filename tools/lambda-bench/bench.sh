@@ -10,14 +10,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-packages=(-p create-payout -p get-payout -p leanx-callback -p reconcile-payouts -p hello-baseline)
-
 # Two builds: the harness (emulator, simulator, proxy) must not unify its dependencies'
 # features into the measured binaries, which are built exactly as they are deployed.
+echo "bench: release build of the harness" >&2
+cargo build --release -p lambda-bench -p lambda-emulator
+
+# The stack's functions, as the workspace manifest describes them (lambda-emulator's stack).
+functions=$(target/release/lambda-stack functions)
+packages=()
+for function in $functions; do
+  packages+=(-p "$function")
+done
+packages+=(-p hello-baseline)
+
 echo "bench: release build of the functions and the baseline" >&2
 cargo build --release "${packages[@]}"
-echo "bench: release build of the harness" >&2
-cargo build --release -p lambda-bench
 
 if [ "${BENCH_ZIP:-1}" = 1 ]; then
   scripts/install-cargo-lambda.sh

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use payouts_e2e::lambda_emulator::{
+use lambda_emulator::{
     Emulator, EmulatorError, FunctionSpec, InvocationOutcome, Method, Options, Route,
-    scheduled_event, target_binary,
+    bind_loopback, scheduled_event, target_binary,
 };
 use serde_json::{Value, json};
 
@@ -402,4 +402,19 @@ async fn sigkill_mid_request_is_502_and_the_next_request_recovers() {
         outcomes,
         [InvocationOutcome::Crashed, InvocationOutcome::Success]
     );
+}
+
+#[tokio::test]
+async fn the_front_serves_on_the_listener_it_is_handed() {
+    let listener = bind_loopback().unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = Options {
+        front: Some(listener),
+        ..Options::default()
+    };
+    let emu = Emulator::start_with(vec![hello()], routes(), options)
+        .await
+        .unwrap();
+    assert_eq!(emu.addr(), addr);
+    assert_eq!(get(&emu, "/payouts/E").await.status(), 200);
 }

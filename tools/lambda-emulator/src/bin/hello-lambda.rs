@@ -1,5 +1,5 @@
-//! A minimal Lambda function used to test the e2e harness's Lambda emulator
-//! (`payouts_e2e::lambda_emulator`). It runs on the real `lambda_http` runtime, so the emulator is
+//! A minimal Lambda function used to test the Lambda emulator
+//! (`lambda_emulator`). It runs on the real `lambda_http` runtime, so the emulator is
 //! exercised exactly the way the payout functions will exercise it.
 //!
 //! HTTP mode (default) echoes what it was given as JSON and obeys a few query parameters:

@@ -1,0 +1,67 @@
+//! The command line (`lambda-bench --help`); every flag can also come from the environment.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lambda-bench",
+    about = "Benchmarks the release function binaries against a hello-world baseline under the Lambda emulator.",
+    after_help = "--warm is the total number of warm invocations per function, spread over the runs (process starts)."
+)]
+pub struct Args {
+    /// Where the release binaries are (this program's own directory: target/release)
+    #[arg(long, env = "BENCH_BIN_DIR", default_value_os_t = exe_dir())]
+    pub bin_dir: PathBuf,
+    /// Where `cargo lambda build --output-format zip` left the packages
+    #[arg(long, env = "BENCH_ZIP_DIR", default_value_os_t = exe_dir().parent().unwrap_or(Path::new("")).join("lambda"))]
+    pub zip_dir: PathBuf,
+    /// Write the report into this file, between its generated-section markers (docs/benchmarks.md).
+    #[arg(long, env = "BENCH_OUT")]
+    pub out: Option<PathBuf>,
+    /// Measured process starts per binary (at least 1).
+    #[arg(long, env = "BENCH_RUNS", default_value_t = 7)]
+    pub runs: usize,
+    /// Warm invocations per binary in all (at least 1).
+    #[arg(long, env = "BENCH_WARM", default_value_t = 1000)]
+    pub warm: usize,
+    /// Callbacks in the throughput burst (0 skips it).
+    #[arg(long, env = "BENCH_BURST", default_value_t = 1000)]
+    pub burst: usize,
+    /// Execution environments of the callback function during the burst (at least 1).
+    #[arg(long, env = "BENCH_BURST_INSTANCES", default_value_t = 4)]
+    pub burst_instances: usize,
+    /// The command the report says produced it.
+    #[arg(long, env = "BENCH_COMMAND", default_value = "make bench")]
+    pub command: String,
+    /// Only start each binary `runs` times and report init (quick lever experiments).
+    #[arg(long, env = "BENCH_INIT_ONLY")]
+    pub init_only: bool,
+    /// The local DynamoDB (`scripts/with-local-dynamodb.sh` sets it).
+    #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
+    pub dynamodb_endpoint: String,
+}
+
+impl Args {
+    /// The command line, with the counts that must be positive raised to 1.
+    pub fn parse() -> Args {
+        let mut args = <Args as Parser>::parse();
+        args.runs = args.runs.max(1);
+        args.warm = args.warm.max(1);
+        args.burst_instances = args.burst_instances.max(1);
+        args
+    }
+
+    pub fn warm_per_run(&self) -> usize {
+        self.warm.div_ceil(self.runs)
+    }
+}
+
+/// `target/release` when run from there: where the release binaries are.
+fn exe_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .unwrap_or_default()
+}

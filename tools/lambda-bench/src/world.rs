@@ -1,0 +1,375 @@
+//! The world the functions run in: the local DynamoDB table (through the counting proxy), the
+//! LeanX simulator, each function under the Lambda emulator with the stack's routes and
+//! environment (`lambda_emulator::stack`), and the operation each one is measured with.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use lambda_emulator::stack::{
+    AwsAccess, CALLBACK_FUNCTION, LeanxAccess, StackDescription, StackEnv, Timing,
+};
+use lambda_emulator::{
+    Emulator, FunctionSpec, Method, Options, Route, bind_loopback, scheduled_event,
+};
+use leanx_payouts::store::{DynamoPayoutStore, schema};
+use leanx_sim::control::Outcome;
+use leanx_sim::{RunningSim, SimConfig};
+use serde_json::{Value, json};
+
+use crate::BenchResult;
+use crate::args::Args;
+use crate::proxy::{CountingProxy, Counts};
+
+/// The baseline binary: a hello-world `lambda_http` function.
+pub const BASELINE: &str = "hello-baseline";
+
+/// The local services every function talks to.
+pub struct World {
+    pub sim: RunningSim,
+    sim_config: SimConfig,
+    pub proxy: CountingProxy,
+    pub store: DynamoPayoutStore,
+    pub table: String,
+    pub http: reqwest::Client,
+    stack: StackDescription,
+}
+
+/// What the operations pass along: payouts created (ref, invoice_no), payouts made final.
+#[derive(Default)]
+pub struct Ledger {
+    seq: usize,
+    pub created: Vec<(String, String)>,
+    pub next_callback: usize,
+    pub finals: Vec<String>,
+    next_get: usize,
+    tag: String,
+}
+
+impl Ledger {
+    /// An empty ledger whose refs carry a tag of their own (runs never share a ref).
+    pub fn new() -> Ledger {
+        Ledger {
+            tag: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+            ..Ledger::default()
+        }
+    }
+}
+
+/// The operation each binary is measured with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Hello,
+    Create,
+    Callback,
+    Get,
+    Reconcile,
+}
+
+impl Op {
+    /// The payout functions' operations, in the report's column order.
+    pub const MEASURED: [Op; 4] = [Op::Create, Op::Get, Op::Callback, Op::Reconcile];
+
+    pub fn function(self) -> &'static str {
+        match self {
+            Op::Hello => BASELINE,
+            Op::Create => "create-payout",
+            Op::Get => "get-payout",
+            Op::Callback => "leanx-callback",
+            Op::Reconcile => "reconcile-payouts",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Op::Hello => "GET /hello (fixed JSON)",
+            Op::Create => "POST /payouts (new ref, LeanX accepts)",
+            Op::Get => "GET /payouts/{ref} of a SUCCEEDED payout",
+            Op::Callback => "POST /callbacks/leanx (PROCESSING -> SUCCEEDED)",
+            Op::Reconcile => "scheduled tick, nothing due",
+        }
+    }
+}
+
+impl World {
+    pub async fn start(args: &Args) -> BenchResult<World> {
+        let stack = StackDescription::load().map_err(|e| e.to_string())?;
+        if let Some(op) = Op::MEASURED
+            .iter()
+            .find(|op| !stack.functions().iter().any(|f| f == op.function()))
+        {
+            return Err(format!(
+                "{} is not a function of the stack (a member under functions/)",
+                op.function()
+            ));
+        }
+        let endpoint = args.dynamodb_endpoint.clone();
+        let (store, table) = fresh_table(&endpoint).await?;
+        let proxy = CountingProxy::start(endpoint)
+            .await
+            .map_err(|e| format!("counting proxy: {e}"))?;
+        let sim_config = SimConfig {
+            require_signature: true,
+            ..SimConfig::default()
+        };
+        let sim = leanx_sim::spawn(sim_config.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .map_err(|e| format!("simulator: {e}"))?;
+        // LeanX accepts every payout and leaves it open: the benchmark sends the callbacks
+        // itself, so that each one is measured and none arrives on its own.
+        sim.control()
+            .set_outcome(Outcome::Pending)
+            .await
+            .map_err(|e| format!("simulator outcome: {e}"))?;
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(World {
+            sim,
+            sim_config,
+            proxy,
+            store,
+            table,
+            http,
+            stack,
+        })
+    }
+
+    /// The functions' configuration, as in Lambda: env credentials present, the instance
+    /// metadata service not disabled (it is never reached: the env provider answers first);
+    /// each function's own timing defaults.
+    fn env(&self, callback_url: String) -> Vec<(String, String)> {
+        let cfg = &self.sim_config;
+        StackEnv {
+            table: self.table.clone(),
+            dynamodb_endpoint: self.proxy.url(),
+            aws: AwsAccess::AsInLambda,
+            leanx: LeanxAccess {
+                base_url: self.sim.base_url(),
+                auth_token: cfg.auth_token.clone(),
+                hash_key: cfg.hash_key.clone(),
+                virtual_pool_reference: cfg.virtual_pool_reference.clone(),
+                sign_requests: true,
+            },
+            callback_url,
+            timing: Timing::default(),
+            rust_log: "info".into(),
+        }
+        .vars()
+    }
+
+    /// One function (or the baseline) under its own emulator, with the stack's routes to it.
+    pub async fn emulator(
+        &self,
+        args: &Args,
+        name: &str,
+        instances: usize,
+    ) -> BenchResult<Emulator> {
+        // Bound first: the functions must know their callback URL before they start.
+        let front = bind_loopback().map_err(|e| e.to_string())?;
+        let front_url = format!("http://{}", front.local_addr().map_err(|e| e.to_string())?);
+        let callback_url = self
+            .stack
+            .url_of(&front_url, CALLBACK_FUNCTION)
+            .ok_or("the stack has no route to the callback function")?;
+        let spec = self.env(callback_url).into_iter().fold(
+            FunctionSpec::new(name, args.bin_dir.join(name)),
+            |s, (k, v)| s.env(k, v),
+        );
+        let routes = match name {
+            BASELINE => vec![Route::new(Method::GET, "/hello", name)],
+            _ => self.stack.routes_of(name),
+        };
+        Emulator::start_with(
+            vec![spec],
+            routes,
+            Options {
+                instances,
+                prewarm: true,
+                front: Some(front),
+                timeout: Duration::from_secs(30),
+            },
+        )
+        .await
+        .map_err(|e| format!("emulator for {name}: {e}"))
+    }
+
+    pub fn token(&self, external_ref: &str, invoice_no: &str) -> BenchResult<String> {
+        let claims = json!({"output": {
+            "invoice_no": invoice_no, "invoice_status": "SUCCESS", "invoice_status_id": 2,
+            "amount": "13.00", "payout_service_id": 23, "client_callback_url": "x",
+            "error_description": [],
+            "client_data": {
+                "virtual_pool_reference": self.sim_config.virtual_pool_reference,
+                "external_invoice_ref": external_ref, "recipient_reference": "Salary Nov"
+            },
+            "bank_response": {"Success": true, "Result": {"PaymentStatus": "ACSP"}},
+            "payout_payment": {"item": {}}, "client_transaction_details": null
+        }});
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(self.sim_config.hash_key.as_bytes()),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// Runs one operation through the emulator's front (or its invoke API) and checks it.
+    pub async fn op(&self, emulator: &Emulator, ledger: &mut Ledger, op: Op) -> BenchResult<()> {
+        let url = |path: &str| format!("{}{path}", emulator.base_url());
+        match op {
+            Op::Hello => {
+                let (status, _) = self.send(self.http.get(url("/hello"))).await?;
+                expect(status == 200, op, status, &Value::Null)
+            }
+            Op::Create => {
+                ledger.seq += 1;
+                let external_ref = format!("BENCH-{}-{}", ledger.tag, ledger.seq);
+                let request = self
+                    .http
+                    .post(url("/payouts"))
+                    .header("content-type", "application/json")
+                    .body(payout_body(&external_ref).to_string());
+                let (status, body) = self.send(request).await?;
+                expect(
+                    status == 201 && body["status"] == "PROCESSING",
+                    op,
+                    status,
+                    &body,
+                )?;
+                let invoice_no = body["invoice_no"].as_str().unwrap_or_default().to_owned();
+                ledger.created.push((external_ref, invoice_no));
+                Ok(())
+            }
+            Op::Callback => {
+                let (external_ref, invoice_no) = ledger
+                    .created
+                    .get(ledger.next_callback)
+                    .cloned()
+                    .ok_or("not enough payouts created for the callbacks")?;
+                ledger.next_callback += 1;
+                let (status, body) = self.callback(emulator, &external_ref, &invoice_no).await?;
+                expect(status == 200, op, status, &body)?;
+                ledger.finals.push(external_ref);
+                Ok(())
+            }
+            Op::Get => {
+                let external_ref = ledger
+                    .finals
+                    .get(ledger.next_get % ledger.finals.len().max(1))
+                    .cloned()
+                    .ok_or("no final payout to look up")?;
+                ledger.next_get += 1;
+                let (status, body) = self
+                    .send(self.http.get(url(&format!("/payouts/{external_ref}"))))
+                    .await?;
+                expect(
+                    status == 200 && body["status"] == "SUCCEEDED",
+                    op,
+                    status,
+                    &body,
+                )
+            }
+            Op::Reconcile => {
+                let report = emulator
+                    .invoke_raw(
+                        "reconcile-payouts",
+                        scheduled_event("reconcile-payouts-every-minute"),
+                    )
+                    .await
+                    .map_err(|e| format!("reconcile-payouts: {e}"))?;
+                expect(report["checked"] == 0, op, 200, &report)
+            }
+        }
+    }
+
+    async fn callback(
+        &self,
+        emulator: &Emulator,
+        external_ref: &str,
+        invoice_no: &str,
+    ) -> BenchResult<(u16, Value)> {
+        let body = json!({ "data": self.token(external_ref, invoice_no)? }).to_string();
+        let request = self
+            .http
+            .post(self.callback_url(emulator)?)
+            .header("content-type", "application/json")
+            .body(body);
+        self.send(request).await
+    }
+
+    /// The callback route on `emulator`'s front.
+    pub fn callback_url(&self, emulator: &Emulator) -> BenchResult<String> {
+        self.stack
+            .url_of(&emulator.base_url(), CALLBACK_FUNCTION)
+            .ok_or_else(|| "the stack has no route to the callback function".into())
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> BenchResult<(u16, Value)> {
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Ok((status, body))
+    }
+
+    pub async fn counts(&self) -> BenchResult<(Counts, Counts)> {
+        let leanx = self
+            .sim
+            .control()
+            .counts()
+            .await
+            .map_err(|e| format!("simulator counts: {e}"))?;
+        Ok((self.proxy.counts(), leanx))
+    }
+}
+
+fn expect(ok: bool, op: Op, status: u16, body: &Value) -> BenchResult<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: unexpected answer {status} {body}",
+            op.function()
+        ))
+    }
+}
+
+/// A new payouts table on the local DynamoDB, and a store on it (as the tests' harness makes
+/// them: static local credentials, nothing from the developer's AWS setup).
+async fn fresh_table(endpoint: &str) -> BenchResult<(DynamoPayoutStore, String)> {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "lambda-bench",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let table = format!("payouts-test-{}", uuid::Uuid::new_v4());
+    schema::create_table(&client, &table)
+        .await
+        .map_err(|e| format!("cannot create table {table}: {e}"))?;
+    Ok((DynamoPayoutStore::new(client, table.clone()), table))
+}
+
+/// API.md's example request under another ref.
+fn payout_body(external_ref: &str) -> Value {
+    json!({
+        "external_invoice_ref": external_ref,
+        "payout_service_id": 23,
+        "amount": "13.00",
+        "recipient_name": "John Doe",
+        "third_party_account_no": "8011408168",
+        "recipient_reference": "Salary Nov"
+    })
+}
