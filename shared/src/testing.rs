@@ -180,6 +180,8 @@ pub fn t0() -> DateTime<Utc> {
 pub struct ScriptedProvider {
     creates: Mutex<VecDeque<Result<AcceptedPayout, LeanxError>>>,
     lookups: Mutex<VecDeque<Result<PayoutTransaction, LeanxError>>>,
+    listings: Mutex<VecDeque<Result<Vec<PayoutTransaction>, LeanxError>>>,
+    listings_made: Mutex<usize>,
     sent: Mutex<Vec<String>>,
     lookups_made: Mutex<usize>,
 }
@@ -199,6 +201,16 @@ impl ScriptedProvider {
     pub fn answer_lookup(&self, answer: Result<PayoutTransaction, LeanxError>) -> &Self {
         self.lookups.lock().unwrap().push_back(answer);
         self
+    }
+
+    /// The next `payout-transaction-list` search answers this. Unscripted, it lists nothing.
+    pub fn answer_listing(&self, answer: Result<Vec<PayoutTransaction>, LeanxError>) -> &Self {
+        self.listings.lock().unwrap().push_back(answer);
+        self
+    }
+
+    pub fn listings_made(&self) -> usize {
+        *self.listings_made.lock().unwrap()
     }
 
     /// The refs of every create that was attempted, in order (a `NotSent` answer included).
@@ -252,5 +264,19 @@ impl PayoutProvider for ScriptedProvider {
             .unwrap()
             .pop_front()
             .unwrap_or_else(|| Err(LeanxError::OutcomeUnknown("no scripted answer".into())))
+    }
+
+    async fn list_payout_transactions_by_ref(
+        &self,
+        _external_invoice_ref: &str,
+        _created_on_or_after: chrono::NaiveDate,
+        _until: chrono::NaiveDate,
+    ) -> Result<Vec<PayoutTransaction>, LeanxError> {
+        *self.listings_made.lock().unwrap() += 1;
+        self.listings
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| Ok(vec![]))
     }
 }

@@ -1,7 +1,7 @@
 //! What an event decides for a payout: the one transition function, as pure logic. Storage then
 //! applies the change only if the payout is still as it was read.
 
-use super::payout::{Failure, NOT_RECEIVED_BY_PROVIDER, Payout, PayoutStatus, SendState};
+use super::payout::{Change, Failure, NOT_RECEIVED_BY_PROVIDER, Payout, PayoutStatus, SendState};
 
 /// The status LeanX reports in `transaction_status` (read from LeanX's words in
 /// `leanx/vocabulary.rs`).
@@ -51,14 +51,6 @@ pub enum Decision {
         stored: PayoutStatus,
         reported: &'static str,
     },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    pub to: PayoutStatus,
-    pub invoice_no: Option<String>,
-    pub failure: Option<Failure>,
-    pub cause: &'static str,
 }
 
 /// The transition function: what `event` does to a payout in `current`, as pure logic.

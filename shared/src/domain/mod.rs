@@ -20,11 +20,11 @@ pub mod request;
 pub use amount::{Amount, AmountError};
 pub use callback_claims::CallbackClaims;
 pub use claim::{ExistingClaim, classify_existing};
-pub use decision::{Change, Decision, LeanxTransactionStatus, PayoutEvent, decide};
+pub use decision::{Decision, LeanxTransactionStatus, PayoutEvent, decide};
 pub use mask::mask_account;
 pub use name_match::{NameMatch, NameVerdict, match_names};
 pub use payout::{
-    Attention, CONTRADICTED_BY_LEANX, Failure, HistoryEntry, NOT_RECEIVED_BY_PROVIDER,
+    Attention, CONTRADICTED_BY_LEANX, Change, Failure, HistoryEntry, NOT_RECEIVED_BY_PROVIDER,
     NotReceivedRule, Payout, PayoutStatus, SendState, next_check_delay,
 };
 pub use recipient::{

@@ -7,7 +7,6 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::amount::Amount;
-use super::decision::Change;
 use super::request::{InvoiceRef, PayoutRequest};
 
 /// API.md's statuses. PENDING → PROCESSING → SUCCEEDED | FAILED, or PENDING → a final state.
@@ -84,6 +83,15 @@ pub struct Attention {
 
 /// Attention code for a final payout that LeanX later contradicted.
 pub const CONTRADICTED_BY_LEANX: &str = "contradicted_by_leanx";
+
+/// A status change an event decided (`decision.rs`), as [`Payout::apply`] writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub to: PayoutStatus,
+    pub invoice_no: Option<String>,
+    pub failure: Option<Failure>,
+    pub cause: &'static str,
+}
 
 /// One kept change of status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,6 @@
 pub mod callback;
 pub mod client;
 pub mod merchant_endpoints;
-pub mod provider;
 pub mod secret;
 pub mod signing;
 pub mod vocabulary;

@@ -100,6 +100,14 @@ async fn try_clients_from_env(leanx_use: LeanxUse) -> Result<Clients, ConfigErro
     let mut settings = LeanxSettings::new(config.leanx_base_url.clone(), credentials.clone());
     settings.sign_requests = config.sign_requests;
     settings.request_timeout = config.leanx_timeout;
+    // The client is built on first use; a base URL it would refuse (plain http to a remote
+    // host, not a URL) must stop the function at start, not on its first payout.
+    settings
+        .check_base_url()
+        .map_err(|e| ConfigError::Invalid {
+            name: "LEANX_BASE_URL",
+            reason: e.to_string(),
+        })?;
     let store = DynamoPayoutStore::new(
         aws_sdk_dynamodb::Client::new(&aws),
         config.table_name.clone(),
@@ -187,5 +195,16 @@ impl PayoutProvider for LeanxOnFirstUse {
 
     async fn get_payout_transaction(&self, id: &str) -> Result<PayoutTransaction, LeanxError> {
         self.client()?.get_payout_transaction(id).await
+    }
+
+    async fn list_payout_transactions_by_ref(
+        &self,
+        external_invoice_ref: &str,
+        created_on_or_after: chrono::NaiveDate,
+        until: chrono::NaiveDate,
+    ) -> Result<Vec<PayoutTransaction>, LeanxError> {
+        self.client()?
+            .find_payout_transactions_by_ref(external_invoice_ref, created_on_or_after, until)
+            .await
     }
 }

@@ -16,7 +16,7 @@ use crate::store::{PayoutStore, StoreError, UnmatchedCallback};
 
 use super::apply_event::{Applied, Evidence, apply_event};
 use super::provider::PayoutProvider;
-use super::reconcile::reported_event;
+use super::reconcile::apply_leanx_answer;
 
 #[derive(Clone)]
 pub struct TakeCallback {
@@ -176,14 +176,7 @@ impl TakeCallback {
             return Ok(self.keep(claims, id, reason, now).await?);
         }
         reached(CrashPoint::CallbackBeforeUpdate);
-        let applied = apply_event(
-            self.store.as_ref(),
-            payout,
-            &reported_event(&tx),
-            &Evidence::LeanxFact,
-            now,
-        )
-        .await?;
+        let applied = apply_leanx_answer(self.store.as_ref(), payout, &tx, now).await?;
         reached(CrashPoint::CallbackAfterUpdate);
         Ok(CallbackOutcome::Applied(applied))
     }

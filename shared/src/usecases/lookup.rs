@@ -9,9 +9,8 @@ use crate::config::Timings;
 use crate::domain::{InvoiceRef, Payout, SendState, ValidationError};
 use crate::store::{PayoutStore, StoreError};
 
-use super::apply_event::{Evidence, apply_event};
 use super::provider::PayoutProvider;
-use super::reconcile::reported_event;
+use super::reconcile::apply_leanx_answer;
 
 #[derive(Clone)]
 pub struct LookupPayout {
@@ -65,15 +64,7 @@ impl LookupPayout {
             .await
         {
             Ok(tx) => {
-                let event = reported_event(&tx);
-                let applied = apply_event(
-                    self.store.as_ref(),
-                    payout,
-                    &event,
-                    &Evidence::LeanxFact,
-                    now,
-                )
-                .await?;
+                let applied = apply_leanx_answer(self.store.as_ref(), payout, &tx, now).await?;
                 Ok(LookupOutcome::Found(applied.into_payout()))
             }
             // A "not found" is the reconciler's to weigh, over several lookups: never here.

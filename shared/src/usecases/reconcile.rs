@@ -154,16 +154,8 @@ impl Reconciler {
             .await
         {
             Ok(tx) => {
-                let event = reported_event(&tx);
                 reached(CrashPoint::ReconcileBeforeUpdate);
-                let applied = apply_event(
-                    self.store.as_ref(),
-                    payout,
-                    &event,
-                    &Evidence::LeanxFact,
-                    now,
-                )
-                .await?;
+                let applied = apply_leanx_answer(self.store.as_ref(), payout, &tx, now).await?;
                 reached(CrashPoint::ReconcileAfterUpdate);
                 match applied {
                     Applied::Moved(after) => Ok(after),
@@ -223,9 +215,48 @@ impl Reconciler {
             SaveOutcome::Stale(stored) => return Ok(stored.unwrap_or(payout)),
         };
         if counted.not_received_is_due(now, &rule) {
-            return self.declare_not_received(counted, now).await;
+            return self.confirm_with_the_list_then_declare(counted, now).await;
         }
         Ok(counted)
+    }
+
+    /// The lookups say "not found" often enough; before the verdict, LeanX's transaction list
+    /// is searched by ref as a second source. Only an empty list confirms; a listed payout is
+    /// LeanX's word that it holds it; an error is no evidence either way.
+    async fn confirm_with_the_list_then_declare(
+        &self,
+        payout: Payout,
+        now: DateTime<Utc>,
+    ) -> Result<Payout, StoreError> {
+        let from = (payout.created_at - chrono::Duration::days(1)).date_naive();
+        let until = (now + chrono::Duration::days(1)).date_naive();
+        match self
+            .provider
+            .list_payout_transactions_by_ref(payout.external_invoice_ref.as_str(), from, until)
+            .await
+        {
+            Ok(listed) if listed.is_empty() => self.declare_not_received(payout, now).await,
+            Ok(listed) => {
+                error!(
+                    "LeanX's lookup says not found but its transaction list holds the payout; settled from the list"
+                );
+                let applied =
+                    apply_leanx_answer(self.store.as_ref(), payout, &listed[0], now).await?;
+                match applied {
+                    Applied::Moved(after) | Applied::Dropped(after) => Ok(after),
+                    Applied::Unchanged(after) | Applied::Contradicted(after) => {
+                        self.back_off(after, now).await
+                    }
+                }
+            }
+            Err(error) => {
+                if let LeanxError::Refused { .. } = &error {
+                    crate::metrics::unrecognised_leanx_answer();
+                }
+                warn!(error = %error, "LeanX's transaction list could not confirm the payout is unknown; backing off");
+                self.back_off(payout, now).await
+            }
+        }
     }
 
     /// The verdict, judged on `payout` as read: written only if the payout is still exactly so.
@@ -254,6 +285,23 @@ impl Reconciler {
             SaveOutcome::Stale(stored) => Ok(stored.unwrap_or(payout)),
         }
     }
+}
+
+/// Applies what LeanX answered about a payout: its word is a fact, re-decided after a lost race.
+pub(crate) async fn apply_leanx_answer(
+    store: &dyn PayoutStore,
+    payout: Payout,
+    answer: &PayoutTransaction,
+    now: DateTime<Utc>,
+) -> Result<Applied, StoreError> {
+    apply_event(
+        store,
+        payout,
+        &reported_event(answer),
+        &Evidence::LeanxFact,
+        now,
+    )
+    .await
 }
 
 /// What a lookup at LeanX says, as an event. A status the code does not know is logged with its

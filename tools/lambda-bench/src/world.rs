@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use lambda_emulator::stack::{
     AwsAccess, CALLBACK_FUNCTION, LeanxAccess, StackDescription, StackEnv, Timing,
 };
@@ -15,7 +14,7 @@ use lambda_emulator::{
 };
 use leanx_payouts::store::{DynamoPayoutStore, schema};
 use leanx_sim::control::Outcome;
-use leanx_sim::{RunningSim, SimConfig};
+use leanx_sim::{RunningSim, SimConfig, SuccessCallback};
 use serde_json::{Value, json};
 
 use crate::BenchResult;
@@ -197,23 +196,18 @@ impl World {
         .map_err(|e| format!("emulator for {name}: {e}"))
     }
 
+    /// LeanX's success callback for the bench's RM 13.00 payout, built by the simulator's own
+    /// builder (one place makes callback tokens for the sim, the tests and the bench).
     pub fn token(&self, external_ref: &str, invoice_no: &str) -> BenchResult<String> {
-        let claims = json!({"output": {
-            "invoice_no": invoice_no, "invoice_status": "SUCCESS", "invoice_status_id": 2,
-            "amount": "13.00", "payout_service_id": 23, "client_callback_url": "x",
-            "error_description": [],
-            "client_data": {
-                "virtual_pool_reference": self.sim_config.virtual_pool_reference,
-                "external_invoice_ref": external_ref, "recipient_reference": "Salary Nov"
-            },
-            "bank_response": {"Success": true, "Result": {"PaymentStatus": "ACSP"}},
-            "payout_payment": {"item": {}}, "client_transaction_details": null
-        }});
-        jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(self.sim_config.hash_key.as_bytes()),
-        )
+        SuccessCallback {
+            virtual_pool_reference: self.sim_config.virtual_pool_reference.clone(),
+            ..SuccessCallback::new(
+                invoice_no,
+                external_ref,
+                rust_decimal::Decimal::new(1300, 2),
+            )
+        }
+        .jwt(&self.sim_config.hash_key)
         .map_err(|e| e.to_string())
     }
 

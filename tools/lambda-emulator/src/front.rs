@@ -23,10 +23,10 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::http::respond;
-use crate::{ACCOUNT_ID, EmulatorError, Route, Shared};
+use crate::{ACCOUNT_ID, EmulatorError, EmulatorState, Route};
 
 /// Serves the front on `listener` until the task is aborted.
-pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<EmulatorState>) {
     crate::http::serve(listener, move |peer| {
         let shared = shared.clone();
         move |req| handle(shared.clone(), peer, req)
@@ -35,7 +35,7 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 async fn handle(
-    shared: Arc<Shared>,
+    shared: Arc<EmulatorState>,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {

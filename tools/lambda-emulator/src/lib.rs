@@ -50,13 +50,13 @@ const ACCOUNT_ID: &str = "123456789012";
 const REGION: &str = "us-east-1";
 
 pub struct Emulator {
-    shared: Arc<Shared>,
+    shared: Arc<EmulatorState>,
     addr: SocketAddr,
     front: JoinHandle<()>,
 }
 
 /// What the front and the invoke API share: the functions by name, the routes to them.
-pub(crate) struct Shared {
+pub(crate) struct EmulatorState {
     pub(crate) functions: HashMap<String, Arc<Function>>,
     pub(crate) routes: Vec<Route>,
     pub(crate) timeout: Duration,
@@ -102,7 +102,7 @@ impl Emulator {
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(EmulatorState {
             functions,
             routes,
             timeout: options.timeout,
@@ -207,7 +207,7 @@ impl Emulator {
     }
 }
 
-impl Shared {
+impl EmulatorState {
     pub(crate) fn function(&self, name: &str) -> Result<&Arc<Function>> {
         self.functions
             .get(name)

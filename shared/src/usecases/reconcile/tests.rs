@@ -199,3 +199,37 @@ async fn an_undecodable_item_is_skipped_and_the_others_are_still_settled() {
     assert_eq!(report.succeeded, 1);
     assert_eq!(status(&store), PayoutStatus::Succeeded);
 }
+
+#[tokio::test]
+async fn a_payout_leanx_lists_is_never_declared_not_received() {
+    let (store, leanx) = world();
+    store.put(sent_unanswered());
+    let r = reconciler(&store, &leanx);
+    let start = t0() + Duration::seconds(60);
+    leanx.answer_listing(Ok(vec![ScriptedProvider::transaction(
+        "PENDING",
+        Some("PAYOUT-1"),
+    )]));
+    for at in [0, 300, 600, 900] {
+        leanx.answer_lookup(not_found());
+        r.run(start + Duration::seconds(at)).await.unwrap();
+    }
+    let p = store.stored("INV-1").unwrap();
+    assert_eq!(p.status, PayoutStatus::Processing, "{p:?}");
+    assert_eq!(leanx.listings_made(), 1);
+}
+
+#[tokio::test]
+async fn a_list_that_cannot_be_read_is_no_evidence_of_absence() {
+    let (store, leanx) = world();
+    store.put(sent_unanswered());
+    let r = reconciler(&store, &leanx);
+    let start = t0() + Duration::seconds(60);
+    leanx.answer_listing(Err(LeanxError::Malformed("unknown shape".into())));
+    for at in [0, 300, 600, 900] {
+        leanx.answer_lookup(not_found());
+        r.run(start + Duration::seconds(at)).await.unwrap();
+    }
+    assert_eq!(status(&store), PayoutStatus::Pending);
+    assert_eq!(leanx.listings_made(), 1);
+}
