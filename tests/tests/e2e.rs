@@ -737,3 +737,39 @@ async fn a_valid_callback_for_a_payout_leanx_never_recorded_is_kept_not_applied(
     assert_eq!(kept.len(), 1, "a replayed token is kept once: {kept:?}");
     assert!(kept[0].reason.contains("confirm"), "{kept:?}");
 }
+
+/// Issue 11, finding 4: LeanX unreachable before any byte left (nothing listens on its port):
+/// 503 `service_unavailable` with `Retry-After`, nothing sent, and the claim left free for the
+/// merchant's retry to take over and send (the retry itself is `usecases::create` unit-tested).
+#[tokio::test]
+async fn a_send_that_never_left_answers_503_and_frees_the_claim() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let stack = Stack::start_with(StackOptions {
+        function_env: vec![("create-payout".into(), "LEANX_BASE_URL".into(), nowhere)],
+        ..StackOptions::default()
+    })
+    .await;
+    let answer = stack.create(&payout_body("INV-NEVER-LEFT")).await;
+    assert_eq!(answer.status, 503, "{answer:?}");
+    assert_eq!(answer.error_code(), Some("service_unavailable"));
+    assert!(answer.header("retry-after").is_some(), "{answer:?}");
+    let stored = stack.stored("INV-NEVER-LEFT").await.unwrap();
+    assert_eq!(
+        (stored.status, stored.send_state),
+        (PayoutStatus::Pending, SendState::NotStarted)
+    );
+    assert!(
+        stored.claim_expires_at <= chrono::Utc::now(),
+        "the claim is free"
+    );
+    assert_eq!(
+        stack
+            .sim()
+            .create_calls_for_ref("INV-NEVER-LEFT")
+            .await
+            .unwrap(),
+        0
+    );
+}
