@@ -18,8 +18,7 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 use super::dynamo::{DynamoPayoutStore, unavailable};
 use super::items::{Item, fixed_width_time, string_attribute};
 use super::schema::{
-    EXPIRES_AT_EPOCH, PK, SK, VERIFICATION_ID_SK_PREFIX, VERIFICATION_LATEST_SK,
-    VERIFICATION_PK_PREFIX,
+    PK, SK, VERIFICATION_ID_SK_PREFIX, VERIFICATION_LATEST_SK, VERIFICATION_PK_PREFIX,
 };
 use super::{RecipientVerifications, StoreError};
 use crate::domain::{NameVerdict, RecipientVerification};
@@ -161,6 +160,7 @@ impl RecipientVerifications for DynamoPayoutStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::schema::EXPIRES_AT_EPOCH;
     use chrono::TimeZone;
 
     #[test]
