@@ -210,7 +210,19 @@ impl Stack {
         self.post_json("/callbacks/leanx", body).await
     }
 
-    async fn post_json(&self, path: &str, body: impl Into<reqwest::Body>) -> Answer {
+    /// `GET` of any path of the API; the answer's status, headers and JSON body.
+    pub async fn get_path(&self, path: &str) -> Answer {
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("front answers");
+        Answer::read(response).await
+    }
+
+    /// `POST` of a JSON body to any path of the API.
+    pub async fn post_json(&self, path: &str, body: impl Into<reqwest::Body>) -> Answer {
         let response = self
             .http
             .post(self.url(path))

@@ -1,12 +1,13 @@
 //! What clients see: the payout resource, and every use case's outcome and error mapped to
 //! HTTP, in one place (`responses.rs` maps outcomes; this file the resource and the errors).
 
+pub mod merchant;
 pub mod responses;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::domain::{Attention, Failure, Payout, PayoutStatus, ValidationError};
+use crate::domain::{Attention, Failure, NameMatch, Payout, PayoutStatus, ValidationError};
 use crate::store::StoreError;
 
 /// API.md's payout resource.
@@ -93,6 +94,18 @@ pub enum ApiError {
     /// request may be retried after `retry_after_seconds`.
     #[error("LeanX is unreachable; nothing was sent, retry the same request")]
     LeanxUnreachable { retry_after_seconds: u64 },
+    /// A read of LeanX (payout services, verification, balance) got no usable answer.
+    #[error("LeanX could not be reached or gave no usable answer; retry later")]
+    ProviderUnavailable { retry_after_seconds: u64 },
+    /// LeanX does not know the account at that bank.
+    #[error("LeanX knows no such account at this payout service")]
+    AccountNotFound,
+    /// The recipient policy refused the payout: the account's holder is someone else.
+    #[error("the account holder's name does not match recipient_name; nothing was sent")]
+    RecipientMismatch {
+        account_holder_name: String,
+        name_match: NameMatch,
+    },
 }
 
 impl ApiError {
@@ -103,7 +116,10 @@ impl ApiError {
             ApiError::NotFound => 404,
             ApiError::IdempotencyConflict | ApiError::RequestInProgress { .. } => 409,
             ApiError::PayloadTooLarge => 413,
-            ApiError::Unavailable(_) | ApiError::LeanxUnreachable { .. } => 503,
+            ApiError::AccountNotFound | ApiError::RecipientMismatch { .. } => 422,
+            ApiError::Unavailable(_)
+            | ApiError::LeanxUnreachable { .. }
+            | ApiError::ProviderUnavailable { .. } => 503,
         }
     }
 
@@ -115,18 +131,37 @@ impl ApiError {
             ApiError::RequestInProgress { .. } => "request_in_progress",
             ApiError::NotFound => "not_found",
             ApiError::Unauthorized => "unauthorized",
-            ApiError::Unavailable(_) | ApiError::LeanxUnreachable { .. } => "service_unavailable",
+            ApiError::AccountNotFound => "account_not_found",
+            ApiError::RecipientMismatch { .. } => "recipient_mismatch",
+            ApiError::Unavailable(_)
+            | ApiError::LeanxUnreachable { .. }
+            | ApiError::ProviderUnavailable { .. } => "service_unavailable",
         }
     }
 
     /// `{ "error": { "code", "message", "field"? } }`. Messages are ours, never a secret.
+    /// A `recipient_mismatch` also carries `account_holder_name`, `name_match` and `name_score`.
     pub fn body(&self) -> serde_json::Value {
         let mut error = serde_json::json!({ "code": self.code(), "message": self.to_string() });
-        if let ApiError::InvalidRequest(ValidationError {
-            field: Some(field), ..
-        }) = self
-        {
-            error["field"] = serde_json::Value::String(field.clone());
+        match self {
+            ApiError::InvalidRequest(ValidationError {
+                field: Some(field), ..
+            }) => {
+                error["field"] = serde_json::Value::String(field.clone());
+            }
+            ApiError::AccountNotFound => {
+                error["field"] = "third_party_account_no".into();
+            }
+            ApiError::RecipientMismatch {
+                account_holder_name,
+                name_match,
+            } => {
+                error["field"] = "recipient_name".into();
+                error["account_holder_name"] = account_holder_name.clone().into();
+                error["name_match"] = name_match.verdict.as_str().into();
+                error["name_score"] = merchant::two_decimals(name_match.score).into();
+            }
+            _ => {}
         }
         serde_json::json!({ "error": error })
     }
@@ -140,6 +175,9 @@ impl ApiError {
             }
             ApiError::Unavailable(_) => vec![("retry-after", "1".into())],
             ApiError::LeanxUnreachable {
+                retry_after_seconds,
+            }
+            | ApiError::ProviderUnavailable {
                 retry_after_seconds,
             } => vec![("retry-after", retry_after_seconds.to_string())],
             _ => vec![],
@@ -198,5 +236,35 @@ mod tests {
         assert_eq!((e.status_code(), e.code()), (409, "request_in_progress"));
         assert_eq!(e.headers(), vec![("retry-after", "3".to_string())]);
         assert!(ApiError::NotFound.body()["error"].get("field").is_none());
+    }
+
+    #[test]
+    fn a_recipient_mismatch_carries_the_holder_and_the_match() {
+        let e = ApiError::RecipientMismatch {
+            account_holder_name: "SITI AMINAH".into(),
+            name_match: crate::domain::match_names("John Doe", "SITI AMINAH"),
+        };
+        assert_eq!((e.status_code(), e.code()), (422, "recipient_mismatch"));
+        let body = e.body();
+        assert_eq!(body["error"]["account_holder_name"], "SITI AMINAH");
+        assert_eq!(body["error"]["name_match"], "none");
+        assert_eq!(body["error"]["name_score"], "0.00");
+        assert_eq!(body["error"]["field"], "recipient_name");
+    }
+
+    #[test]
+    fn an_unknown_account_names_the_account_field() {
+        let e = ApiError::AccountNotFound;
+        assert_eq!((e.status_code(), e.code()), (422, "account_not_found"));
+        assert_eq!(e.body()["error"]["field"], "third_party_account_no");
+    }
+
+    #[test]
+    fn leanx_unavailable_for_a_read_is_503_with_retry_after() {
+        let e = ApiError::ProviderUnavailable {
+            retry_after_seconds: 5,
+        };
+        assert_eq!((e.status_code(), e.code()), (503, "service_unavailable"));
+        assert_eq!(e.headers(), vec![("retry-after", "5".to_string())]);
     }
 }

@@ -174,8 +174,8 @@ pub struct RecipientVerification {
     pub third_party_account_no: String,
     /// `CreditorName`, as the bank holds it.
     pub account_holder_name: String,
-    /// `OrgnThirdPartyBankBICCode`.
-    pub bank_bic: String,
+    /// `OrgnThirdPartyBankBICCode`, when LeanX sends it.
+    pub bank_bic: Option<String>,
     /// Of the `recipient_name` the verification request carried (`not_checked` without one).
     pub name_match: NameVerdict,
     pub name_score: Decimal,
@@ -190,7 +190,7 @@ impl RecipientVerification {
         payout_service_id: u32,
         third_party_account_no: &str,
         account_holder_name: &str,
-        bank_bic: &str,
+        bank_bic: Option<&str>,
         recipient_name: Option<&str>,
         verified_at: DateTime<Utc>,
     ) -> RecipientVerification {
@@ -202,7 +202,7 @@ impl RecipientVerification {
             payout_service_id,
             third_party_account_no: third_party_account_no.to_owned(),
             account_holder_name: account_holder_name.to_owned(),
-            bank_bic: bank_bic.to_owned(),
+            bank_bic: bank_bic.map(str::to_owned),
             name_match: name_match.verdict,
             name_score: name_match.score,
             verified_at,

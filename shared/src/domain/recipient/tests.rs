@@ -36,7 +36,14 @@ fn payout(name: &str) -> Recipient<'_> {
 }
 
 fn verification(holder: &str, verified_at: DateTime<Utc>) -> RecipientVerification {
-    RecipientVerification::new(23, "8011408168", holder, "MBBEMYKL", None, verified_at)
+    RecipientVerification::new(
+        23,
+        "8011408168",
+        holder,
+        Some("MBBEMYKL"),
+        None,
+        verified_at,
+    )
 }
 
 #[test]
@@ -108,7 +115,7 @@ fn verification_matches_the_name_it_was_asked_about() {
         23,
         "8011408168",
         "JOHN DOE",
-        "MBBEMYKL",
+        Some("MBBEMYKL"),
         Some("John Doe"),
         now(),
     );
@@ -125,7 +132,7 @@ fn verification_serialises_as_api_md_shows_it() {
         23,
         "8011408168",
         "JOHN DOE",
-        "MBBEMYKL",
+        Some("MBBEMYKL"),
         Some("John Doe"),
         now(),
     );
@@ -228,7 +235,7 @@ fn required_matches_the_payouts_name_not_the_verifications_own() {
         23,
         "8011408168",
         "SITI AMINAH",
-        "MBBEMYKL",
+        Some("MBBEMYKL"),
         Some("Siti Aminah"),
         now(),
     );
@@ -269,7 +276,7 @@ fn required_ignores_a_stored_expiry_longer_than_thirty_days() {
 
 #[test]
 fn required_treats_a_verification_of_another_account_as_none() {
-    let v = RecipientVerification::new(23, "8011408169", "JOHN DOE", "MBBEMYKL", None, now());
+    let v = RecipientVerification::new(23, "8011408169", "JOHN DOE", Some("MBBEMYKL"), None, now());
     assert_eq!(
         REQUIRED.admits(payout("John Doe"), Some(&v), now()),
         PolicyDecision::NeedsVerification
@@ -278,7 +285,7 @@ fn required_treats_a_verification_of_another_account_as_none() {
 
 #[test]
 fn required_treats_a_verification_at_another_bank_as_none() {
-    let v = RecipientVerification::new(24, "8011408168", "JOHN DOE", "CIBBMYKL", None, now());
+    let v = RecipientVerification::new(24, "8011408168", "JOHN DOE", Some("CIBBMYKL"), None, now());
     assert_eq!(
         REQUIRED.admits(payout("John Doe"), Some(&v), now()),
         PolicyDecision::NeedsVerification

@@ -256,3 +256,91 @@ fn fingerprint_changes_with_any_field() {
         assert_ne!(base.fingerprint(), other.fingerprint(), "{field}");
     }
 }
+
+fn verification(body: Value) -> Result<VerificationRequest, ValidationError> {
+    VerificationRequest::from_json(&serde_json::to_vec(&body).unwrap())
+}
+
+#[test]
+fn verification_accepts_the_api_md_example_with_and_without_a_name() {
+    let asked = verification(json!({"payout_service_id": 23,
+        "third_party_account_no": "8011408168", "recipient_name": " John Doe "}))
+    .unwrap();
+    assert_eq!(
+        asked,
+        VerificationRequest {
+            payout_service_id: 23,
+            third_party_account_no: "8011408168".into(),
+            recipient_name: Some("John Doe".into()),
+        }
+    );
+    let unnamed =
+        verification(json!({"payout_service_id": 23, "third_party_account_no": "8011408168"}))
+            .unwrap();
+    assert_eq!(unnamed.recipient_name, None);
+    let null_name = verification(json!({"payout_service_id": 23,
+        "third_party_account_no": "8011408168", "recipient_name": null}))
+    .unwrap();
+    assert_eq!(null_name.recipient_name, None);
+}
+
+#[test]
+fn verification_refuses_every_bad_request_naming_its_field() {
+    let cases: Vec<(Value, Option<&str>)> = vec![
+        (
+            json!({"third_party_account_no": "8011408168"}),
+            Some("payout_service_id"),
+        ),
+        (
+            json!({"payout_service_id": 0, "third_party_account_no": "8011408168"}),
+            Some("payout_service_id"),
+        ),
+        (
+            json!({"payout_service_id": "23", "third_party_account_no": "8011408168"}),
+            Some("payout_service_id"),
+        ),
+        (
+            json!({"payout_service_id": 23}),
+            Some("third_party_account_no"),
+        ),
+        (
+            json!({"payout_service_id": 23, "third_party_account_no": "1234"}),
+            Some("third_party_account_no"),
+        ),
+        (
+            json!({"payout_service_id": 23, "third_party_account_no": "80114O8168"}),
+            Some("third_party_account_no"),
+        ),
+        (
+            json!({"payout_service_id": 23, "third_party_account_no": 8011408168u64}),
+            Some("third_party_account_no"),
+        ),
+        (
+            json!({"payout_service_id": 23, "third_party_account_no": "8011408168", "recipient_name": ""}),
+            Some("recipient_name"),
+        ),
+        (
+            json!({"payout_service_id": 23, "third_party_account_no": "8011408168", "recipient_name": "x".repeat(129)}),
+            Some("recipient_name"),
+        ),
+        (
+            json!({"payout_service_id": 23, "third_party_account_no": "8011408168", "recipient_name": "John\u{202E}Doe"}),
+            Some("recipient_name"),
+        ),
+        (
+            json!({"payout_service_id": 23, "third_party_account_no": "8011408168", "amount": "1.00"}),
+            Some("amount"),
+        ),
+        (json!([1, 2]), None),
+    ];
+    for (body, field) in cases {
+        let error = verification(body.clone()).expect_err(&body.to_string());
+        assert_eq!(error.field.as_deref(), field, "{body}");
+    }
+    let duplicate =
+        br#"{"payout_service_id":23,"payout_service_id":24,"third_party_account_no":"8011408168"}"#;
+    let error = VerificationRequest::from_json(duplicate).unwrap_err();
+    assert_eq!(error.field.as_deref(), Some("payout_service_id"));
+    let big = vec![b' '; MAX_BODY_BYTES + 1];
+    assert!(VerificationRequest::from_json(&big).is_err());
+}
