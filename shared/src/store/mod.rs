@@ -15,6 +15,8 @@ mod items;
 pub mod schema;
 
 pub use dynamo::DynamoPayoutStore;
+// The stream images of publish-events are payout items too.
+pub use items::{payout_from_item, payout_to_item};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {

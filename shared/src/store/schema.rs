@@ -12,6 +12,8 @@
 //! - `due_for_check` (ALL, sparse): `due_pk = "OPEN"`, `due_at` = fixed-width next check time;
 //!   present only while the payout is open and has a next check.
 //! - unmatched callback: `pk = "UNMATCHED"`, `sk = "<received_at fixed-width>#<id>"`.
+//! - the table's stream (NEW_AND_OLD_IMAGES) feeds `publish-events`: each status change becomes
+//!   a merchant event (`crate::events`).
 
 use std::time::Duration;
 
@@ -20,7 +22,8 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
-    Projection as SdkProjection, ProjectionType, ScalarAttributeType, TableStatus,
+    Projection as SdkProjection, ProjectionType, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TableStatus,
 };
 use serde_json::{Value, json};
 
@@ -104,6 +107,9 @@ pub struct TableDef {
     pub gsis: &'static [GsiDef],
     /// Always on-demand: traffic is spiky and small.
     pub billing_mode: &'static str,
+    /// The change stream's view: both images, so an event can tell a status change (a new
+    /// history entry) from a bookkeeping write.
+    pub stream_view_type: &'static str,
 }
 
 /// The payouts table.
@@ -155,6 +161,7 @@ pub const TABLE: TableDef = TableDef {
         },
     ],
     billing_mode: "PAY_PER_REQUEST",
+    stream_view_type: "NEW_AND_OLD_IMAGES",
 };
 
 fn key_schema_json(key: &KeyDef) -> Value {
@@ -184,6 +191,7 @@ pub fn describe() -> Value {
             }))
             .collect::<Vec<_>>(),
         "BillingMode": TABLE.billing_mode,
+        "StreamSpecification": { "StreamViewType": TABLE.stream_view_type },
     })
 }
 
@@ -284,6 +292,13 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<TableCrea
         .set_key_schema(Some(key_schema(&TABLE.key)?))
         .set_global_secondary_indexes(Some(gsis))
         .billing_mode(BillingMode::from(TABLE.billing_mode))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(TABLE.stream_view_type))
+                .build()
+                .map_err(|e| SchemaError::Definition(e.to_string()))?,
+        )
         .send()
         .await;
     let outcome = match created {
@@ -350,6 +365,10 @@ mod tests {
     fn describe_has_cloudformation_shape() {
         let d = describe();
         assert_eq!(d["BillingMode"], "PAY_PER_REQUEST");
+        assert_eq!(
+            d["StreamSpecification"]["StreamViewType"],
+            "NEW_AND_OLD_IMAGES"
+        );
         assert_eq!(
             d["KeySchema"][0],
             json!({ "AttributeName": "pk", "KeyType": "HASH" })
