@@ -99,6 +99,51 @@ fn failures(answer: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Where a batch failed: the position of the first record to retry, or `None` (all handed
+/// over). A function error fails the whole batch; so does a sequence number not in the batch,
+/// as Lambda treats it.
+pub fn failed_position(sequence_numbers: &[&str], answer: &Result<Value, String>) -> Option<usize> {
+    match answer {
+        Ok(answer) => failures(answer).first().map(|sequence| {
+            sequence_numbers
+                .iter()
+                .position(|s| s == sequence)
+                .unwrap_or(0)
+        }),
+        Err(_) => Some(0),
+    }
+}
+
+/// What the stream mapping does after invoking a batch of `taken` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// The first `n` records are done: the shard's position moves past them.
+    Advance(usize),
+    /// The same records again.
+    Retry,
+    /// Retries exhausted: the same records again, in batches of at most this many.
+    Bisect(usize),
+    /// Retries exhausted on a single record: it goes to the on-failure destination.
+    DeadLetterFirst,
+}
+
+/// Lambda's rules for a stream batch: progress checkpoints; a batch failing at its first record
+/// is retried `maximum_retry_attempts` times, then bisected, and a lone record dead-lettered.
+pub fn next_step(
+    taken: usize,
+    failed_at: Option<usize>,
+    retries_so_far: u32,
+    maximum_retry_attempts: u32,
+) -> Next {
+    match failed_at {
+        None => Next::Advance(taken),
+        Some(position) if position > 0 => Next::Advance(position),
+        Some(_) if retries_so_far < maximum_retry_attempts => Next::Retry,
+        Some(_) if taken > 1 => Next::Bisect(taken.div_ceil(2)),
+        Some(_) => Next::DeadLetterFirst,
+    }
+}
+
 /// The stream mapping's settings (template.yaml's `PublishEvents` event source mapping).
 #[derive(Debug, Clone)]
 pub struct StreamSettings {
@@ -253,38 +298,40 @@ impl StreamMapping {
         let answer = invoke
             .invoke(&settings.function, json!({ "Records": batch }))
             .await;
-        let failed_at = match &answer {
-            Ok(answer) => failures(answer).first().map(|sequence| {
-                batch
-                    .iter()
-                    .position(|r| r["dynamodb"]["SequenceNumber"] == sequence.as_str())
-                    // An unknown sequence number fails the whole batch, as Lambda treats it.
-                    .unwrap_or(0)
-            }),
-            Err(error) => {
-                eprintln!(
-                    "event-runner: {} failed on a stream batch: {error}",
-                    settings.function
-                );
-                Some(0)
+        if let Err(error) = &answer {
+            eprintln!(
+                "event-runner: {} failed on a stream batch: {error}",
+                settings.function
+            );
+        }
+        let sequences: Vec<&str> = batch
+            .iter()
+            .map(|r| r["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default())
+            .collect();
+        let failed_at = failed_position(&sequences, &answer);
+        let step = next_step(
+            take,
+            failed_at,
+            shard.attempts,
+            settings.maximum_retry_attempts,
+        );
+        match step {
+            Next::Advance(done) => {
+                shard.buffer.drain(..done);
+                shard.attempts = 0;
+                shard.limit = settings.batch_size.max(1);
+                return Ok(done);
             }
-        };
-        let succeeded = failed_at.unwrap_or(take);
-        shard.buffer.drain(..succeeded);
-        if failed_at.is_none() || succeeded > 0 {
-            shard.attempts = 0;
-            shard.limit = settings.batch_size.max(1);
-            return Ok(succeeded);
-        }
-        shard.attempts += 1;
-        if shard.attempts <= settings.maximum_retry_attempts {
-            return Ok(0);
-        }
-        // Retries exhausted: bisect, and a single record that still fails is dead-lettered.
-        shard.attempts = 0;
-        if take > 1 {
-            shard.limit = take.div_ceil(2);
-            return Ok(0);
+            Next::Retry => {
+                shard.attempts += 1;
+                return Ok(0);
+            }
+            Next::Bisect(limit) => {
+                shard.attempts = 0;
+                shard.limit = limit;
+                return Ok(0);
+            }
+            Next::DeadLetterFirst => shard.attempts = 0,
         }
         if let Some(record) = shard.buffer.pop_front() {
             let info = json!({
@@ -502,3 +549,6 @@ impl QueueMapping {
         Ok(delivered.len())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -137,3 +137,30 @@ pub async fn serve(listener: tokio::net::TcpListener, keys: SigningKeys, inbox: 
         .with_state(Arc::new(Endpoint { keys, inbox }));
     let _ = axum::serve(listener, app).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const OTHER: &str = "whsec_c2VjcmV0LW9mLWEtcm90YXRlZC1lbmRwb2ludA==";
+
+    #[test]
+    fn a_delivery_verifies_with_its_secret_even_among_rotation_signatures() {
+        let signer = SigningKeys::parse(&format!("{OTHER} {SECRET}")).unwrap();
+        let header = signer.signature_header("evt_1", 1_700_000_000, "{}");
+        let mine = SigningKeys::parse(SECRET).unwrap();
+        assert!(verify(&mine, "evt_1", 1_700_000_000, "{}", &header));
+    }
+
+    #[test]
+    fn a_delivery_signed_with_another_secret_or_altered_is_refused() {
+        let signer = SigningKeys::parse(OTHER).unwrap();
+        let header = signer.signature_header("evt_1", 1_700_000_000, "{}");
+        let mine = SigningKeys::parse(SECRET).unwrap();
+        assert!(!verify(&mine, "evt_1", 1_700_000_000, "{}", &header));
+        let own = mine.signature_header("evt_1", 1_700_000_000, "{}");
+        assert!(!verify(&mine, "evt_1", 1_700_000_000, "{ }", &own));
+        assert!(!verify(&mine, "evt_2", 1_700_000_000, "{}", &own));
+    }
+}
