@@ -23,6 +23,8 @@ pub struct Received {
     pub body: String,
     pub event: Value,
     pub duplicate: bool,
+    /// When it arrived (for the end-to-end latency: minus the event's `created_at`).
+    pub received_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Default)]
@@ -125,6 +127,7 @@ async fn take(
         body,
         event,
         duplicate,
+        received_at: chrono::Utc::now(),
     });
     StatusCode::NO_CONTENT
 }
