@@ -2,7 +2,11 @@
 # The whole local stack, in one command (README: `make dev`):
 #   local DynamoDB (moto, from PyPI) -> the payouts table -> the LeanX simulator on :4010
 #   -> `cargo lambda watch` serving API.md's routes on http://127.0.0.1:9000
-#   -> the reconciler invoked every RECONCILE_EVERY seconds, as EventBridge would.
+#   -> the reconciler invoked every RECONCILE_EVERY seconds, as EventBridge would
+#   -> the event pipeline: the table's stream, the event bus, its rule and the webhook queue on
+#      moto; tools/event-runner as Lambda's event source mappings (stream -> publish-events,
+#      queue -> deliver-webhooks) and a local merchant endpoint on :$RECEIVER_PORT that verifies
+#      and prints each event.
 # Ctrl-C stops everything it started. Installs what is missing (cargo-lambda, moto) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +15,9 @@ PORT=${PORT:-9000}
 SIM_PORT=${SIM_PORT:-4010}
 DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
 RECONCILE_EVERY=${RECONCILE_EVERY:-10}
+RECEIVER_PORT=${RECEIVER_PORT:-9100}
+# Local only, not a secret: the receiver below verifies with it.
+DEV_WEBHOOK_SECRET='whsec_bG9jYWwtZGV2LXdlYmhvb2stc2VjcmV0LTAwMDA='
 
 scripts/dynamodb-local.sh install
 scripts/install-cargo-lambda.sh
@@ -60,6 +67,19 @@ target/debug/lambda-stack dev-env \
   --payout-grace-period-seconds 60 \
   --refresh-after-seconds 2 \
   > .run/dev.env
+
+# The event pipeline's resources on moto (template.yaml declares the same in AWS), and the
+# event functions' settings. moto serves EventBridge and SQS on the DynamoDB endpoint.
+AWS_ENDPOINT_URL="$endpoint" AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 \
+  target/debug/event-runner set-up --prefix payouts > .run/events.env
+{
+  cat .run/events.env
+  echo "AWS_ENDPOINT_URL_EVENTBRIDGE='$endpoint'"
+  echo "AWS_ENDPOINT_URL_SQS='$endpoint'"
+  echo "MERCHANT_WEBHOOK_URL='http://127.0.0.1:$RECEIVER_PORT/webhooks'"
+  echo "MERCHANT_WEBHOOK_SECRET='$DEV_WEBHOOK_SECRET'"
+  echo "WEBHOOK_RETRY_BASE_SECONDS='2'"
+} >> .run/dev.env
 set -a
 # shellcheck source=/dev/null # written just above
 . .run/dev.env
@@ -91,6 +111,15 @@ start .run/reconciler.log bash -c "while sleep $RECONCILE_EVERY; do
       -d '{\"source\":\"aws.events\",\"detail-type\":\"Scheduled Event\",\"detail\":{}}'; echo
   done"
 
+# Lambda's event source mappings, locally: the stream and the queue, polled, the functions
+# invoked through cargo lambda watch's Invoke API.
+start .run/event-runner.log env AWS_ENDPOINT_URL="$endpoint" \
+  target/debug/event-runner run --table payouts --invoke-url "http://127.0.0.1:$PORT" \
+  --webhook-queue-url "$WEBHOOK_QUEUE_URL" --stream-dlq-url "$STREAM_DLQ_URL"
+# The merchant's endpoint: prints each verified event on this terminal.
+setsid target/debug/event-runner receive --addr "127.0.0.1:$RECEIVER_PORT" --secret "$DEV_WEBHOOK_SECRET" &
+groups+=("$!")
+
 cat <<MSG
 
 leanx-payouts is running locally:
@@ -98,6 +127,9 @@ leanx-payouts is running locally:
   LeanX simulator            http://127.0.0.1:$SIM_PORT  logs: .run/leanx-sim.log
   DynamoDB (moto)            $endpoint  table: payouts
   reconciler                 every ${RECONCILE_EVERY}s
+  events                     stream -> publish-events -> bus -> queue -> deliver-webhooks
+                             logs: .run/event-runner.log, .run/watch.log
+  webhook receiver           http://127.0.0.1:$RECEIVER_PORT  (verified events are printed below)
 
 Which bank, who holds the account, the pool's balance:
   curl -s http://127.0.0.1:$PORT/payout-services
@@ -116,6 +148,11 @@ A payout LeanX fails (no callback; the reconciler finds it):
   curl -s -X POST http://127.0.0.1:$PORT/payouts -H 'content-type: application/json' \\
     -d '{"external_invoice_ref":"INV-DEMO-2","payout_service_id":23,"amount":"5.00","recipient_name":"Jane Doe","third_party_account_no":"9999900000","recipient_reference":"Refund"}'
   sleep $((RECONCILE_EVERY + 3)); curl -s http://127.0.0.1:$PORT/payouts/INV-DEMO-2
+
+Each payout's events arrive below as they happen, e.g.
+  payout.pending INV-DEMO-1 v1 evt_…
+  payout.processing INV-DEMO-1 v3 evt_…
+  payout.succeeded INV-DEMO-1 v4 evt_…
 
 Press Ctrl-C to stop everything.
 MSG

@@ -11,6 +11,9 @@ set -euo pipefail
 
 # Pinned: the tests rely on moto's ReturnValuesOnConditionCheckFailure and GSI behaviour.
 readonly MOTO_VERSION="5.2.5"
+# The tests verify every webhook delivery with this independent Standard Webhooks implementation
+# (tests/tests/events.rs); pinned like moto.
+readonly STANDARDWEBHOOKS_VERSION="1.1.0"
 readonly DEFAULT_PORT=8000
 readonly START_TIMEOUT_SECONDS=60
 
@@ -48,8 +51,14 @@ installed_version() {
     "${VENV_DIR}/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null
 }
 
+standardwebhooks_version() {
+    [[ -x "${VENV_DIR}/bin/python" ]] || return 1
+    "${VENV_DIR}/bin/python" -c 'import importlib.metadata as m; print(m.version("standardwebhooks"))' 2>/dev/null
+}
+
 do_install() {
-    if [[ "$(installed_version || true)" == "${MOTO_VERSION}" ]]; then
+    if [[ "$(installed_version || true)" == "${MOTO_VERSION}" &&
+        "$(standardwebhooks_version || true)" == "${STANDARDWEBHOOKS_VERSION}" ]]; then
         return 0
     fi
     command -v python3 >/dev/null || die "python3 is required to install moto"
@@ -58,9 +67,11 @@ do_install() {
         python3 -m venv "${VENV_DIR}"
     fi
     "${VENV_DIR}/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "moto[server]==${MOTO_VERSION}" >&2
+        "moto[server]==${MOTO_VERSION}" "standardwebhooks==${STANDARDWEBHOOKS_VERSION}" >&2
     [[ "$(installed_version || true)" == "${MOTO_VERSION}" ]] ||
         die "moto ${MOTO_VERSION} did not install into ${VENV_DIR}"
+    [[ "$(standardwebhooks_version || true)" == "${STANDARDWEBHOOKS_VERSION}" ]] ||
+        die "standardwebhooks ${STANDARDWEBHOOKS_VERSION} did not install into ${VENV_DIR}"
 }
 
 # True if PID is alive and is a moto server (guards against a recycled pid).

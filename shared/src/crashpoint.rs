@@ -29,6 +29,7 @@
 //! | `reconcile_before_update` | `check_with_leanx`: LeanX answered the lookup, nothing written |
 //! | `reconcile_after_update` | the lookup's result is written |
 //! | `reconcile_before_verdict` | the reconciler judged a payout not received; the verdict is not yet written |
+//! | `publish_after_first_put` | `publish-events`: the first PutEvents of a stream batch answered; the rest not sent |
 
 use std::io::Write as _;
 use std::sync::OnceLock;
@@ -66,10 +67,11 @@ pub enum CrashPoint {
     ReconcileBeforeUpdate,
     ReconcileAfterUpdate,
     ReconcileBeforeVerdict,
+    PublishAfterFirstPut,
 }
 
 impl CrashPoint {
-    pub const ALL: [CrashPoint; 9] = [
+    pub const ALL: [CrashPoint; 10] = [
         CrashPoint::CreateAfterClaim,
         CrashPoint::CreateAfterSendMarked,
         CrashPoint::CreateAfterSendAnswered,
@@ -79,6 +81,7 @@ impl CrashPoint {
         CrashPoint::ReconcileBeforeUpdate,
         CrashPoint::ReconcileAfterUpdate,
         CrashPoint::ReconcileBeforeVerdict,
+        CrashPoint::PublishAfterFirstPut,
     ];
 
     /// The name the environment variables use.
@@ -93,6 +96,7 @@ impl CrashPoint {
             CrashPoint::ReconcileBeforeUpdate => "reconcile_before_update",
             CrashPoint::ReconcileAfterUpdate => "reconcile_after_update",
             CrashPoint::ReconcileBeforeVerdict => "reconcile_before_verdict",
+            CrashPoint::PublishAfterFirstPut => "publish_after_first_put",
         }
     }
 }

@@ -12,8 +12,10 @@ pub mod api;
 pub mod config;
 pub mod crashpoint;
 pub mod domain;
+pub mod events;
 pub mod leanx;
 pub mod metrics;
+pub mod pipeline;
 pub mod runtime;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]

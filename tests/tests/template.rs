@@ -71,6 +71,11 @@ fn statements(t: &Value) -> Vec<(&str, &Value)> {
 }
 
 /// Whether `owner` is a KMS key, whose statements are its key policy.
+/// The webhook queue's policy: EventBridge may send to it (tested on its own below).
+fn is_webhook_queue_policy(t: &Value, owner: &str) -> bool {
+    owner == "WebhookQueuePolicy" && t["Resources"][owner]["Type"] == "AWS::SQS::QueuePolicy"
+}
+
 fn is_key_policy(t: &Value, owner: &str) -> bool {
     t["Resources"][owner]["Type"] == "AWS::KMS::Key"
 }
@@ -104,6 +109,12 @@ enum Target {
     Index(String),
     LeanxSecret,
     LogStreams(String),
+    /// The table's stream (publish-events' event source mapping).
+    Stream,
+    EventBus,
+    /// An SQS queue, by logical id.
+    Queue(String),
+    WebhookSecret,
 }
 
 fn target(resource: &Value) -> Target {
@@ -112,6 +123,23 @@ fn target(resource: &Value) -> Target {
     }
     if resource["Ref"] == "LeanxSecret" {
         return Target::LeanxSecret;
+    }
+    if resource["Ref"] == "MerchantWebhookSecret" {
+        return Target::WebhookSecret;
+    }
+    if resource["Fn::GetAtt"] == serde_json::json!(["PayoutsTable", "StreamArn"]) {
+        return Target::Stream;
+    }
+    if resource["Fn::GetAtt"] == serde_json::json!(["EventBus", "Arn"]) {
+        return Target::EventBus;
+    }
+    if let (Some(queue), Some("Arn")) = (
+        resource["Fn::GetAtt"][0].as_str(),
+        resource["Fn::GetAtt"][1].as_str(),
+    ) {
+        if template()["Resources"][queue]["Type"] == "AWS::SQS::Queue" {
+            return Target::Queue(queue.to_owned());
+        }
     }
     if let Some(sub) = resource["Fn::Sub"].as_str() {
         if let Some(index) = sub.strip_prefix("${PayoutsTable.Arn}/index/") {
@@ -260,12 +288,50 @@ fn expected_grants(own_log_group: &str, binary: &str) -> BTreeSet<(String, Targe
         "list-payout-services" | "get-balance" => BTreeSet::new(),
         // verify_recipient: RecipientVerifications::save (PutItem by id, PutItem latest).
         "verify-recipient" => [table("PutItem")].into(),
+        // publish-events: its event source mapping reads the stream (with the function's
+        // role), the function puts events on the bus, the mapping's on-failure destination is
+        // sent to with the function's role. No LeanX, no table access.
+        "publish-events" => {
+            let stream = [
+                "DescribeStream",
+                "GetRecords",
+                "GetShardIterator",
+                "ListStreams",
+            ]
+            .map(|a| (format!("dynamodb:{a}"), Target::Stream));
+            let mut g: BTreeSet<_> = stream.into();
+            g.insert(("events:PutEvents".to_owned(), Target::EventBus));
+            g.insert((
+                "sqs:SendMessage".to_owned(),
+                Target::Queue("PublishEventsDeadLetterQueue".into()),
+            ));
+            g
+        }
+        // deliver-webhooks: the mapping receives and deletes, the function stretches a failed
+        // message's visibility (its back-off) and reads the merchant's signing secret.
+        "deliver-webhooks" => {
+            let queue = [
+                "ReceiveMessage",
+                "DeleteMessage",
+                "GetQueueAttributes",
+                "ChangeMessageVisibility",
+            ]
+            .map(|a| (format!("sqs:{a}"), Target::Queue("WebhookQueue".into())));
+            let mut g: BTreeSet<_> = queue.into();
+            g.insert((
+                "secretsmanager:GetSecretValue".to_owned(),
+                Target::WebhookSecret,
+            ));
+            g
+        }
         other => panic!("unexpected function {other}"),
     };
-    grants.insert((
-        "secretsmanager:GetSecretValue".to_owned(),
-        Target::LeanxSecret,
-    ));
+    if !matches!(binary, "publish-events" | "deliver-webhooks") {
+        grants.insert((
+            "secretsmanager:GetSecretValue".to_owned(),
+            Target::LeanxSecret,
+        ));
+    }
     for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
         grants.insert((
             action.to_owned(),
@@ -283,10 +349,12 @@ fn each_function_holds_exactly_the_actions_its_code_calls() {
         fns.keys().map(String::as_str).collect::<Vec<_>>(),
         [
             "create-payout",
+            "deliver-webhooks",
             "get-balance",
             "get-payout",
             "leanx-callback",
             "list-payout-services",
+            "publish-events",
             "reconcile-payouts",
             "verify-recipient",
         ]
@@ -331,7 +399,7 @@ fn each_function_holds_exactly_the_actions_its_code_calls() {
         .collect();
     for (owner, statement) in statements(&t) {
         assert!(
-            roles.contains(owner) || is_key_policy(&t, owner),
+            roles.contains(owner) || is_key_policy(&t, owner) || is_webhook_queue_policy(&t, owner),
             "{owner} holds a statement no test covers: {statement}"
         );
     }
@@ -448,9 +516,14 @@ fn environment_names_are_docs_api_md_and_hold_no_credential() {
     }
     // The secret is created without a value; the operator puts it (docs/operations.md).
     let secrets = of_type(&t, "AWS::SecretsManager::Secret");
-    assert_eq!(secrets.len(), 1);
-    for forbidden in ["SecretString", "GenerateSecretString"] {
-        assert!(secrets[0].1["Properties"].get(forbidden).is_none());
+    assert_eq!(
+        secrets.iter().map(|(id, _)| *id).collect::<BTreeSet<_>>(),
+        ["LeanxSecret", "MerchantWebhookSecret"].into()
+    );
+    for (_, secret) in secrets {
+        for forbidden in ["SecretString", "GenerateSecretString"] {
+            assert!(secret["Properties"].get(forbidden).is_none());
+        }
     }
 }
 
@@ -1005,9 +1078,11 @@ const NEVER_TOUCH_A_PAYOUT: [&str; 3] = ["list-payout-services", "verify-recipie
 #[test]
 fn each_evidence_metric_alarms_whichever_function_publishes_it() {
     let t = template();
+    // The event functions only relay status changes: they meet no LeanX evidence.
     let functions: BTreeSet<String> = functions(&t)
         .iter()
         .filter(|(binary, _)| !NEVER_TOUCH_A_PAYOUT.contains(&binary.as_str()))
+        .filter(|(binary, _)| !matches!(binary.as_str(), "publish-events" | "deliver-webhooks"))
         .map(|(_, (name, _))| (*name).to_owned())
         .collect();
     let alarms = of_type(&t, "AWS::CloudWatch::Alarm");
@@ -1164,4 +1239,140 @@ fn every_alarm_is_in_docs_operations_md() {
             "docs/operations.md's alarm table lacks `{short}`"
         );
     }
+}
+
+// ---------------------------------------------------------------- the event pipeline
+
+/// The stream's event source mapping fails safe: bisect, bounded retries, partial batch
+/// responses, an on-failure destination with an alarm, and an iterator-age alarm.
+#[test]
+fn the_stream_mapping_retries_boundedly_and_dead_letters_with_alarms() {
+    let t = template();
+    let (_, publish) = functions(&t)["publish-events"];
+    let events: Vec<&Value> = publish["Properties"]["Events"]
+        .as_object()
+        .unwrap()
+        .values()
+        .collect();
+    assert_eq!(events.len(), 1);
+    let p = &events[0]["Properties"];
+    assert_eq!(events[0]["Type"], "DynamoDB");
+    assert_eq!(
+        p["Stream"]["Fn::GetAtt"],
+        serde_json::json!(["PayoutsTable", "StreamArn"])
+    );
+    assert_eq!(p["BisectBatchOnFunctionError"], true);
+    let retries = p["MaximumRetryAttempts"].as_u64().expect("bounded retries");
+    assert!((1..=100).contains(&retries));
+    assert_eq!(
+        p["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(
+        p["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"],
+        serde_json::json!(["PublishEventsDeadLetterQueue", "Arn"])
+    );
+    assert_eq!(
+        publish["Properties"]["Environment"]["Variables"]["EVENT_BUS_NAME"]["Ref"],
+        "EventBus"
+    );
+    let alarms = of_type(&t, "AWS::CloudWatch::Alarm");
+    let alarmed = |metric: &str, dimension: &Value| {
+        alarms.iter().any(|(_, a)| {
+            a["Properties"]["MetricName"] == metric
+                && &a["Properties"]["Dimensions"][0]["Value"] == dimension
+        })
+    };
+    assert!(alarmed(
+        "IteratorAge",
+        &serde_json::json!({"Ref": "PublishEventsFunction"})
+    ));
+    for dlq in ["PublishEventsDeadLetterQueue", "WebhookDeadLetterQueue"] {
+        assert!(
+            alarmed(
+                "ApproximateNumberOfMessagesVisible",
+                &serde_json::json!({"Fn::GetAtt": [dlq, "QueueName"]})
+            ),
+            "no depth alarm on {dlq}"
+        );
+    }
+}
+
+/// Webhooks exist only when the URL parameter is set; the rule feeds the queue, whose
+/// redrive keeps retrying for more than 24 hours before the dead-letter queue.
+#[test]
+fn webhooks_are_conditional_and_retried_for_a_day_before_dead_lettering() {
+    let t = template();
+    let r = resources(&t);
+    for id in [
+        "WebhookQueue",
+        "WebhookDeadLetterQueue",
+        "WebhookRule",
+        "WebhookQueuePolicy",
+        "MerchantWebhookSecret",
+        "DeliverWebhooksFunction",
+        "DeliverWebhooksRole",
+        "DeliverWebhooksLogGroup",
+        "WebhookDeadLettersAlarm",
+    ] {
+        assert_eq!(r[id]["Condition"], "HasMerchantWebhookUrl", "{id}");
+    }
+    assert!(
+        r["EventBus"]["Condition"].is_null() && r["PublishEventsFunction"]["Condition"].is_null()
+    );
+    let rule = &r["WebhookRule"]["Properties"];
+    assert_eq!(rule["EventBusName"]["Ref"], "EventBus");
+    assert_eq!(
+        rule["EventPattern"]["source"],
+        serde_json::json!(["leanx-payouts"])
+    );
+    assert_eq!(
+        rule["Targets"][0]["Arn"]["Fn::GetAtt"],
+        serde_json::json!(["WebhookQueue", "Arn"])
+    );
+    let queue = &r["WebhookQueue"]["Properties"];
+    let receives = queue["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap() as u32;
+    let waited: std::time::Duration = (1..receives)
+        .map(|n| {
+            leanx_payouts::pipeline::deliver::retry_delay(
+                n,
+                leanx_payouts::pipeline::deliver::DEFAULT_RETRY_BASE,
+            )
+        })
+        .sum();
+    assert!(
+        waited.as_secs() >= 24 * 3600,
+        "{receives} receives span only {waited:?}"
+    );
+    assert!(queue["MessageRetentionPeriod"].as_u64().unwrap() > waited.as_secs());
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"],
+        serde_json::json!(["WebhookDeadLetterQueue", "Arn"])
+    );
+    let (_, deliver) = functions(&t)["deliver-webhooks"];
+    let timeout = deliver["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= timeout);
+    let mapping = deliver["Properties"]["Events"]["WebhookQueue"]["Properties"].clone();
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+    assert!(
+        mapping["ScalingConfig"]["MaximumConcurrency"]
+            .as_u64()
+            .is_some()
+    );
+    // Only EventBridge, for this rule only, may send to the queue.
+    let policy = &r["WebhookQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"];
+    let statements = one_or_many(policy);
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        statements[0]["Principal"]["Service"],
+        "events.amazonaws.com"
+    );
+    assert_eq!(statements[0]["Action"], "sqs:SendMessage");
+    assert_eq!(
+        statements[0]["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"],
+        serde_json::json!(["WebhookRule", "Arn"])
+    );
 }

@@ -17,6 +17,8 @@ pub mod schema;
 mod verifications;
 
 pub use dynamo::DynamoPayoutStore;
+// The stream images of publish-events are payout items too.
+pub use items::{payout_from_item, payout_to_item};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {

@@ -16,6 +16,8 @@
 //!   (the account's latest, one GetItem away) and `sk = "RV#<verification_id>"` (each one made).
 //! - TTL: `expires_at_epoch` (Unix seconds), set on verifications only (30 days); payouts never
 //!   carry it, so they are never expired.
+//! - the table's stream (NEW_AND_OLD_IMAGES) feeds `publish-events`: each status change becomes
+//!   a merchant event (`crate::events`).
 
 use std::time::Duration;
 
@@ -24,8 +26,8 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
-    Projection as SdkProjection, ProjectionType, ScalarAttributeType, TableStatus,
-    TimeToLiveSpecification, TimeToLiveStatus,
+    Projection as SdkProjection, ProjectionType, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use serde_json::{Value, json};
 
@@ -116,6 +118,9 @@ pub struct TableDef {
     pub billing_mode: &'static str,
     /// The TTL attribute, if the table has one.
     pub ttl_attribute: Option<&'static str>,
+    /// The change stream's view: both images, so an event can tell a status change (a new
+    /// history entry) from a bookkeeping write.
+    pub stream_view_type: &'static str,
 }
 
 /// The payouts table.
@@ -169,6 +174,7 @@ pub const TABLE: TableDef = TableDef {
     billing_mode: "PAY_PER_REQUEST",
     // Recipient verifications expire after their 30 days; nothing else carries the attribute.
     ttl_attribute: Some(EXPIRES_AT_EPOCH),
+    stream_view_type: "NEW_AND_OLD_IMAGES",
 };
 
 fn key_schema_json(key: &KeyDef) -> Value {
@@ -198,6 +204,7 @@ pub fn describe() -> Value {
             }))
             .collect::<Vec<_>>(),
         "BillingMode": TABLE.billing_mode,
+        "StreamSpecification": { "StreamViewType": TABLE.stream_view_type },
     });
     if let Some(attribute) = TABLE.ttl_attribute {
         described["TimeToLiveSpecification"] =
@@ -303,6 +310,13 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<TableCrea
         .set_key_schema(Some(key_schema(&TABLE.key)?))
         .set_global_secondary_indexes(Some(gsis))
         .billing_mode(BillingMode::from(TABLE.billing_mode))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(TABLE.stream_view_type))
+                .build()
+                .map_err(|e| SchemaError::Definition(e.to_string()))?,
+        )
         .send()
         .await;
     let outcome = match created {
@@ -405,6 +419,10 @@ mod tests {
     fn describe_has_cloudformation_shape() {
         let d = describe();
         assert_eq!(d["BillingMode"], "PAY_PER_REQUEST");
+        assert_eq!(
+            d["StreamSpecification"]["StreamViewType"],
+            "NEW_AND_OLD_IMAGES"
+        );
         assert_eq!(
             d["KeySchema"][0],
             json!({ "AttributeName": "pk", "KeyType": "HASH" })

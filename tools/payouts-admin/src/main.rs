@@ -4,6 +4,8 @@
 //! come from the usual AWS environment (`AWS_ENDPOINT_URL_DYNAMODB` for a local server), or,
 //! with `--local`, from `make dev`'s local stack (DynamoDB on 127.0.0.1:8000, dummy keys).
 
+mod dead_letters;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +56,24 @@ enum Command {
         #[arg(long, env = "LEANX_VIRTUAL_POOL_REFERENCE", default_value = "")]
         pool: String,
     },
+    /// List the webhook events dead-lettered after 24 hours of failed deliveries, one JSON
+    /// object a line (event id, type, payout ref, version).
+    DeadLetters {
+        /// The webhook dead-letter queue (stack output WebhookDeadLetterQueueUrl).
+        #[arg(long, env = "WEBHOOK_DLQ_URL")]
+        dlq_url: String,
+    },
+    /// Move dead-lettered webhook events back to the delivery queue (all, or one payout's).
+    ReplayDeadLetters {
+        #[arg(long, env = "WEBHOOK_DLQ_URL")]
+        dlq_url: String,
+        /// The delivery queue (stack output WebhookQueueUrl).
+        #[arg(long, env = "WEBHOOK_QUEUE_URL")]
+        queue_url: String,
+        /// Only this payout's events.
+        #[arg(long = "ref", value_parser = parse_ref)]
+        external_invoice_ref: Option<InvoiceRef>,
+    },
 }
 
 fn parse_ref(text: &str) -> Result<InvoiceRef, ValidationError> {
@@ -75,12 +95,14 @@ enum AdminError {
     NoSuchCallback(String),
     #[error("callback {id} not replayed: {reason}")]
     NotReplayable { id: String, reason: String },
+    #[error(transparent)]
+    DeadLetters(#[from] dead_letters::DeadLetterError),
 }
 
 /// Every kept callback is read to find one by id: they are few, and kept for this.
 const REPLAY_SEARCH_LIMIT: usize = 100_000;
 
-async fn dynamodb(local: bool) -> aws_sdk_dynamodb::Client {
+async fn aws(local: bool) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if local {
         loader = loader
@@ -94,11 +116,12 @@ async fn dynamodb(local: bool) -> aws_sdk_dynamodb::Client {
                 "payouts-admin --local",
             ));
     }
-    aws_sdk_dynamodb::Client::new(&loader.load().await)
+    loader.load().await
 }
 
 async fn run(cli: Cli) -> Result<(), AdminError> {
-    let client = dynamodb(cli.local).await;
+    let config = aws(cli.local).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
     let table = cli.table;
     let store = DynamoPayoutStore::new(client.clone(), table.clone());
     match cli.command {
@@ -145,6 +168,25 @@ async fn run(cli: Cli) -> Result<(), AdminError> {
                     );
                 }
             }
+        }
+        Command::DeadLetters { dlq_url } => {
+            let sqs = aws_sdk_sqs::Client::new(&config);
+            for letter in dead_letters::list(&sqs, &dlq_url).await? {
+                println!("{}", serde_json::to_string(&letter)?);
+            }
+        }
+        Command::ReplayDeadLetters {
+            dlq_url,
+            queue_url,
+            external_invoice_ref,
+        } => {
+            let sqs = aws_sdk_sqs::Client::new(&config);
+            let only = external_invoice_ref.as_ref().map(InvoiceRef::as_str);
+            let moved = dead_letters::replay(&sqs, &dlq_url, &queue_url, only).await?;
+            for letter in &moved {
+                println!("{}", serde_json::to_string(letter)?);
+            }
+            eprintln!("replayed {} dead-lettered events", moved.len());
         }
     }
     Ok(())
@@ -211,6 +253,27 @@ mod tests {
             parse("replay-callback cb_1").unwrap().command,
             Command::ReplayCallback { .. }
         ));
+    }
+
+    #[test]
+    fn replay_dead_letters_takes_the_queues_and_an_optional_valid_ref() {
+        let all = parse("replay-dead-letters --dlq-url http://q/d --queue-url http://q/w").unwrap();
+        assert!(matches!(
+            all.command,
+            Command::ReplayDeadLetters {
+                external_invoice_ref: None,
+                ..
+            }
+        ));
+        let one = parse("replay-dead-letters --dlq-url d --queue-url w --ref INV-1").unwrap();
+        assert!(matches!(
+            one.command,
+            Command::ReplayDeadLetters {
+                external_invoice_ref: Some(_),
+                ..
+            }
+        ));
+        assert!(parse("replay-dead-letters --dlq-url d --queue-url w --ref bad/ref").is_err());
     }
 
     #[test]

@@ -1,0 +1,85 @@
+//! The event pipeline's adapters (API.md "Events"): the table's stream → events on the bus
+//! ([`publish`]), the bus's queue → signed webhooks ([`deliver`]). What an event *is* lives in
+//! [`crate::events`] (pure); this module is the Lambda and AWS side of it.
+
+pub mod deliver;
+pub mod publish;
+
+use serde::Serialize;
+
+/// Lambda's partial batch response (`ReportBatchItemFailures`), the same shape for a stream
+/// (item = the first failed record's sequence number) and a queue (item = a message id).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResponse {
+    pub batch_item_failures: Vec<BatchItemFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchItemFailure {
+    pub item_identifier: String,
+}
+
+impl BatchResponse {
+    pub fn failing(items: impl IntoIterator<Item = String>) -> BatchResponse {
+        BatchResponse {
+            batch_item_failures: items
+                .into_iter()
+                .map(|item_identifier| BatchItemFailure { item_identifier })
+                .collect(),
+        }
+    }
+}
+
+/// A configuration the pipeline's functions refuse at start, naming the variable.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {problem}")]
+    Invalid { name: &'static str, problem: String },
+}
+
+/// The AWS configuration from the environment (Lambda's own, or local endpoints such as
+/// `AWS_ENDPOINT_URL`).
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+/// An item in DynamoDB's JSON form (`{"pk": {"S": "…"}}`), as Lambda hands stream images over:
+/// what the local event runner builds its stream events from.
+pub fn dynamodb_json(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> serde_json::Value {
+    serde_json::Value::Object(
+        item.iter()
+            .map(|(name, value)| (name.clone(), attribute_json(value)))
+            .collect(),
+    )
+}
+
+fn attribute_json(value: &aws_sdk_dynamodb::types::AttributeValue) -> serde_json::Value {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    use base64::Engine as _;
+    use serde_json::json;
+    let b64 = |b: &aws_sdk_dynamodb::primitives::Blob| {
+        base64::engine::general_purpose::STANDARD.encode(b.as_ref())
+    };
+    match value {
+        A::S(s) => json!({ "S": s }),
+        A::N(n) => json!({ "N": n }),
+        A::Bool(b) => json!({ "BOOL": b }),
+        A::Null(_) => json!({ "NULL": true }),
+        A::B(b) => json!({ "B": b64(b) }),
+        A::Ss(v) => json!({ "SS": v }),
+        A::Ns(v) => json!({ "NS": v }),
+        A::Bs(v) => json!({ "BS": v.iter().map(b64).collect::<Vec<_>>() }),
+        A::M(m) => json!({ "M": dynamodb_json(m) }),
+        A::L(l) => json!({ "L": l.iter().map(attribute_json).collect::<Vec<_>>() }),
+        // A type newer than this SDK: passed on as NULL, and the payout decoding will refuse it.
+        _ => json!({ "NULL": true }),
+    }
+}
