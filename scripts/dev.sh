@@ -111,6 +111,9 @@ A payout LeanX fails (no callback; the reconciler finds it):
     -d '{"external_invoice_ref":"INV-DEMO-2","payout_service_id":23,"amount":"5.00","recipient_name":"Jane Doe","third_party_account_no":"9999900000","recipient_reference":"Refund"}'
   sleep $((RECONCILE_EVERY + 3)); curl -s http://127.0.0.1:$PORT/payouts/INV-DEMO-2
 
+This month's payouts, newest first, two a page (pass next_cursor back as cursor):
+  curl -s "http://127.0.0.1:$PORT/payouts?created_from=$(date -u +%Y-%m)-01T00:00:00Z&limit=2"
+
 Press Ctrl-C to stop everything.
 MSG
 wait

@@ -232,6 +232,7 @@ fn every_function_has_its_own_role_and_no_managed_policy() {
 /// - `save`: PutItem (conditional). `record_unmatched_callback`: PutItem.
 /// - `get`: GetItem. `find_by_invoice_no`: Query on `by_invoice_no`, then `get`.
 /// - `due_for_check`: Query on `due_for_check` (projects whole payouts; no GetItem).
+/// - `list` (`PayoutListing`): Query on `by_created` (projects whole payouts; no GetItem).
 /// - `unmatched_callbacks` (Query on the table): payouts-admin only, never a function.
 ///
 /// Every function reads the LeanX secret at start (`config::load_credentials`) and writes its
@@ -255,6 +256,8 @@ fn expected_grants(own_log_group: &str, binary: &str) -> BTreeSet<(String, Targe
         .into(),
         // reconcile: due_for_check (Query due_for_check); apply_event, back_off (PutItem).
         "reconcile-payouts" => [table("PutItem"), query(schema::DUE_FOR_CHECK)].into(),
+        // list_payouts: list (Query by_created) and nothing else: no GetItem, no write.
+        "list-payouts" => [query(schema::BY_CREATED)].into(),
         other => panic!("unexpected function {other}"),
     };
     grants.insert((
@@ -280,6 +283,7 @@ fn each_function_holds_exactly_the_actions_its_code_calls() {
             "create-payout",
             "get-payout",
             "leanx-callback",
+            "list-payouts",
             "reconcile-payouts"
         ]
     );
@@ -535,6 +539,7 @@ fn routes_and_their_authorization_follow_docs_api_md() {
     }
     let expected: BTreeMap<String, (String, String)> = [
         ("POST /payouts", "create-payout", "PayoutsApi"),
+        ("GET /payouts", "list-payouts", "PayoutsApi"),
         (
             "GET /payouts/{external_invoice_ref}",
             "get-payout",

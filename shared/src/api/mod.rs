@@ -1,40 +1,90 @@
 //! What clients see: the payout resource, and every use case's outcome and error mapped to
 //! HTTP, in one place (`responses.rs` maps outcomes; this file the resource and the errors).
 
+pub mod openapi;
 pub mod responses;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::{Attention, Failure, Payout, PayoutStatus, ValidationError};
 use crate::store::StoreError;
 
 /// API.md's payout resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Payout)]
 pub struct PayoutView {
+    #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,64}$", example = "INV-2026-0001")]
     pub external_invoice_ref: String,
     pub status: PayoutStatus,
+    /// Always exactly two decimals.
+    #[schema(pattern = r"^[0-9]+\.[0-9]{2}$", example = "13.00")]
     pub amount: String,
+    #[schema(value_type = String, pattern = "^MYR$", example = "MYR")]
     pub currency: &'static str,
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub payout_service_id: u32,
     pub recipient_name: String,
     pub third_party_account_no: String,
     pub recipient_reference: String,
+    /// LeanX's invoice number, once LeanX accepted the payout.
     pub invoice_no: Option<String>,
     pub failure: Option<Failure>,
     /// Set when LeanX contradicted the payout's final status: an operator must look.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attention: Option<AttentionView>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
 /// `{ "code": "contradicted_by_leanx", "reported": "SUCCESS", "at": "…" }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Attention)]
 pub struct AttentionView {
     pub code: String,
     pub reported: String,
+    #[schema(format = DateTime)]
     pub at: String,
+}
+
+/// `GET /payouts`: a page of payouts, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PayoutList {
+    pub payouts: Vec<PayoutView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Every error body: `{ "error": { "code", "message", "field"? } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    /// For people; never a secret.
+    pub message: String,
+    /// The field or query parameter at fault, where one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// API.md's error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidRequest,
+    PayloadTooLarge,
+    IdempotencyConflict,
+    RequestInProgress,
+    NotFound,
+    Unauthorized,
+    ServiceUnavailable,
 }
 
 impl From<&Attention> for AttentionView {
@@ -107,28 +157,47 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ApiError::InvalidRequest(_) => "invalid_request",
-            ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::IdempotencyConflict => "idempotency_conflict",
-            ApiError::RequestInProgress { .. } => "request_in_progress",
-            ApiError::NotFound => "not_found",
-            ApiError::Unauthorized => "unauthorized",
-            ApiError::Unavailable(_) | ApiError::LeanxUnreachable { .. } => "service_unavailable",
+            ApiError::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            ApiError::IdempotencyConflict => ErrorCode::IdempotencyConflict,
+            ApiError::RequestInProgress { .. } => ErrorCode::RequestInProgress,
+            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::Unauthorized => ErrorCode::Unauthorized,
+            ApiError::Unavailable(_) | ApiError::LeanxUnreachable { .. } => {
+                ErrorCode::ServiceUnavailable
+            }
+        }
+    }
+
+    /// The code as it appears in the body, e.g. `invalid_request`.
+    pub fn code(&self) -> &'static str {
+        match self.error_code() {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::RequestInProgress => "request_in_progress",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::ServiceUnavailable => "service_unavailable",
         }
     }
 
     /// `{ "error": { "code", "message", "field"? } }`. Messages are ours, never a secret.
     pub fn body(&self) -> serde_json::Value {
-        let mut error = serde_json::json!({ "code": self.code(), "message": self.to_string() });
-        if let ApiError::InvalidRequest(ValidationError {
-            field: Some(field), ..
-        }) = self
-        {
-            error["field"] = serde_json::Value::String(field.clone());
-        }
-        serde_json::json!({ "error": error })
+        let field = match self {
+            ApiError::InvalidRequest(ValidationError { field, .. }) => field.clone(),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.error_code(),
+                message: self.to_string(),
+                field,
+            },
+        };
+        serde_json::to_value(body).unwrap_or_default()
     }
 
     pub fn headers(&self) -> Vec<(&'static str, String)> {
@@ -173,6 +242,18 @@ impl ApiResponse {
             status,
             headers: vec![],
             body: serde_json::to_value(PayoutView::from(payout)).unwrap_or_default(),
+        }
+    }
+
+    pub fn payouts(payouts: &[Payout], next_cursor: Option<String>) -> ApiResponse {
+        let list = PayoutList {
+            payouts: payouts.iter().map(PayoutView::from).collect(),
+            next_cursor,
+        };
+        ApiResponse {
+            status: 200,
+            headers: vec![],
+            body: serde_json::to_value(list).unwrap_or_default(),
         }
     }
 }

@@ -12,13 +12,15 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use crate::config::{Config, ConfigError, LeanxUse, load_credentials};
+use crate::domain::CursorKey;
 use crate::leanx::{
     AcceptedPayout, CreatePayoutInvoice, LeanxClient, LeanxError, LeanxSettings, PayoutTransaction,
     Secret,
 };
 use crate::store::DynamoPayoutStore;
 use crate::usecases::{
-    CreatePayout, LookupPayout, PayoutDestination, PayoutProvider, Reconciler, TakeCallback,
+    CreatePayout, ListPayouts, LookupPayout, PayoutDestination, PayoutProvider, Reconciler,
+    TakeCallback,
 };
 
 /// What a container builds once, from which each function takes its one use case.
@@ -47,6 +49,15 @@ impl Clients {
             store: self.store.clone(),
             provider: self.leanx.clone(),
             timings: self.config.timings.clone(),
+        }
+    }
+
+    /// GET /payouts: the store's listing only; cursors sealed under a key derived from the Hash
+    /// Key, so every container (and a redeploy) opens the cursors any other one issued.
+    pub fn list_payouts(&self) -> ListPayouts {
+        ListPayouts {
+            store: self.store.clone(),
+            cursor_key: CursorKey::derive(self.hash_key.expose().as_bytes()),
         }
     }
 

@@ -85,7 +85,7 @@ fn is_condition_cancelled<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool
 
 /// An SDK failure as [`StoreError::Unavailable`]. The SDK's text names the error and the
 /// endpoint, never credentials; it is still capped so no echoed value can run on.
-fn unavailable<E, R>(operation: &str, err: &SdkError<E, R>) -> StoreError
+pub(super) fn unavailable<E, R>(operation: &str, err: &SdkError<E, R>) -> StoreError
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -128,7 +128,7 @@ fn conditional_put<R: std::fmt::Debug>(
 }
 
 /// DynamoDB refuses a Limit of 0 and wants an i32.
-fn page_limit(remaining: usize) -> i32 {
+pub(super) fn page_limit(remaining: usize) -> i32 {
     i32::try_from(remaining).unwrap_or(i32::MAX)
 }
 
