@@ -186,6 +186,7 @@ impl PayoutListing for InMemoryStore {
         Ok(ListedPage {
             payouts: matching,
             more,
+            undecodable: self.undecodable.lock().unwrap().clone(),
         })
     }
 }

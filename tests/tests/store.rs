@@ -833,7 +833,7 @@ async fn list_all(store: &impl PayoutListing, filter: ListFilter, limit: usize) 
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let ListedPage { payouts, more } = store
+        let ListedPage { payouts, more, .. } = store
             .list(&ListRequest {
                 filter: filter.clone(),
                 after: after.take(),
@@ -958,4 +958,39 @@ async fn a_payout_stored_before_the_index_joins_it_on_its_next_write() {
         list_all(&store, ListFilter::default(), 10).await,
         ["INV-OLD"]
     );
+}
+
+#[tokio::test]
+async fn a_listed_item_that_does_not_decode_is_reported_and_the_others_still_come_back() {
+    let (store, client, table) = fresh_store().await;
+    let good = pending("INV-GOOD", "owner", now());
+    create(&store, &good).await;
+    client
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("PAYOUT#INV-BROKEN".into()))
+        .item("sk", AttributeValue::S("PAYOUT".into()))
+        .item(
+            "list_pk",
+            AttributeValue::S(format!("PAYOUT#{}", now().format("%Y-%m"))),
+        )
+        .item(
+            "list_sk",
+            AttributeValue::S("0000-broken#INV-BROKEN".into()),
+        )
+        .send()
+        .await
+        .expect("raw PutItem");
+    let page = store
+        .list(&ListRequest {
+            filter: ListFilter::default(),
+            after: None,
+            limit: 10,
+            now: now(),
+        })
+        .await
+        .expect("list");
+    assert_eq!(page.payouts, vec![good]);
+    assert_eq!(page.undecodable.len(), 1);
+    assert_eq!(page.undecodable[0].key, "PAYOUT#INV-BROKEN");
 }

@@ -988,6 +988,12 @@ const EVIDENCE_METRICS: [(&str, u64, u64); 5] = [
     ("UnrecognisedLeanxAnswers", 3, 900),
 ];
 
+/// Whether `function` (logical id) can never publish evidence `metric`. list-payouts only reads
+/// stored payouts and never asks LeanX: of the evidence it can only meet an undecodable item.
+fn never_publishes(function: &str, metric: &str) -> bool {
+    function == "ListPayoutsFunction" && metric != leanx_payouts::metrics::UNDECODABLE_ITEMS
+}
+
 #[test]
 fn each_evidence_metric_alarms_whichever_function_publishes_it() {
     let t = template();
@@ -1029,9 +1035,14 @@ fn each_evidence_metric_alarms_whichever_function_publishes_it() {
             covered.insert(dimensions[0]["Value"]["Ref"].as_str().unwrap().to_owned());
             ids.insert(q["Id"].as_str().unwrap().to_owned());
         }
+        let publishers: BTreeSet<String> = functions
+            .iter()
+            .filter(|f| !never_publishes(f, metric))
+            .cloned()
+            .collect();
         assert_eq!(
-            covered, functions,
-            "{name} must watch {metric} from every function"
+            covered, publishers,
+            "{name} must watch {metric} from every function that can publish it"
         );
         // One result: the functions' counts added (metric math counts a missing value as 0).
         let results: Vec<_> = queries

@@ -14,7 +14,9 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, TimeDelta, Utc};
 use super::dynamo::{page_limit, unavailable};
 use super::items::{Item, fixed_width_time, list_pk, payout_from_item, string_attribute};
 use super::schema::{BY_CREATED, FIRST_LISTED_MONTH, LIST_PK, LIST_SK, PK};
-use super::{DynamoPayoutStore, ListRequest, ListedPage, PayoutListing, StoreError};
+use super::{
+    DynamoPayoutStore, ListRequest, ListedPage, PayoutListing, StoreError, UndecodableItem,
+};
 
 /// Below every `list_sk` (they start with a year's digits).
 const BELOW_ANY_KEY: &str = "0";
@@ -80,7 +82,7 @@ impl DynamoPayoutStore {
         walk: &Walk,
         month: NaiveDate,
         want: usize,
-        page: &mut Vec<crate::domain::Payout>,
+        page: &mut ListedPage,
     ) -> Result<(), StoreError> {
         let after_key = request
             .after
@@ -102,7 +104,7 @@ impl DynamoPayoutStore {
                 .expression_attribute_values(":high", string_attribute(walk.high.clone()))
                 .scan_index_forward(false)
                 // One more than needed covers the cursor's own item, read again at the top.
-                .limit(page_limit(want - page.len() + 1))
+                .limit(page_limit(want - page.payouts.len() + 1))
                 .set_exclusive_start_key(start.take());
             if let Some(status) = request.filter.status {
                 query = query
@@ -115,7 +117,7 @@ impl DynamoPayoutStore {
                 .await
                 .map_err(|e| unavailable("Query (by_created)", &e))?;
             for item in output.items() {
-                if page.len() == want {
+                if page.payouts.len() == want {
                     return Ok(());
                 }
                 if after_key.is_some() && item.get(LIST_SK) == after_key.as_ref() {
@@ -127,16 +129,19 @@ impl DynamoPayoutStore {
                 };
                 match payout_from_item(item.clone()) {
                     // The key condition is at millisecond precision, as the filter is.
-                    Ok(payout) if request.filter.admits(&payout) => page.push(payout),
+                    Ok(payout) if request.filter.admits(&payout) => page.payouts.push(payout),
                     Ok(_) => {}
-                    // One bad item must not make every listing fail: skipped, and said.
-                    Err(e) => {
-                        tracing::warn!(key, error = %e, "undecodable payout on by_created; skipped")
-                    }
+                    // One bad item must not make every listing fail: skipped, and reported.
+                    Err(e) => page.undecodable.push(UndecodableItem {
+                        key,
+                        reason: e.to_string(),
+                    }),
                 }
             }
             match output.last_evaluated_key() {
-                Some(key) if !key.is_empty() && page.len() < want => start = Some(key.clone()),
+                Some(key) if !key.is_empty() && page.payouts.len() < want => {
+                    start = Some(key.clone())
+                }
                 _ => return Ok(()),
             }
         }
@@ -149,18 +154,18 @@ impl PayoutListing for DynamoPayoutStore {
         let walk = Walk::of(request);
         // One more than the page: whether it exists says if there is a next page.
         let want = request.limit + 1;
-        let mut payouts = Vec::with_capacity(want);
+        let mut page = ListedPage::default();
         let mut month = walk.newest;
-        while month >= walk.oldest && payouts.len() < want {
-            self.list_month(request, &walk, month, want, &mut payouts)
+        while month >= walk.oldest && page.payouts.len() < want {
+            self.list_month(request, &walk, month, want, &mut page)
                 .await?;
             let Some(previous) = month.checked_sub_months(Months::new(1)) else {
                 break;
             };
             month = previous;
         }
-        let more = payouts.len() > request.limit;
-        payouts.truncate(request.limit);
-        Ok(ListedPage { payouts, more })
+        page.more = page.payouts.len() > request.limit;
+        page.payouts.truncate(request.limit);
+        Ok(page)
     }
 }

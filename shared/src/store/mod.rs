@@ -59,7 +59,7 @@ pub struct UnmatchedCallback {
     pub claims: CallbackClaims,
 }
 
-/// A stored item on the due index that does not decode as a payout: skipped, never fatal.
+/// A stored item on an index that does not decode as a payout: skipped, never fatal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UndecodableItem {
     /// The item's key (`pk`), to find it with.
@@ -124,6 +124,8 @@ pub struct ListRequest {
 pub struct ListedPage {
     pub payouts: Vec<Payout>,
     pub more: bool,
+    /// Items read on the way that do not decode as payouts: skipped, reported.
+    pub undecodable: Vec<UndecodableItem>,
 }
 
 /// Listing payouts, newest first: the one read `list-payouts` makes. Its own port, so that the

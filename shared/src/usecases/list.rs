@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tracing::Instrument;
+use tracing::{Instrument, error};
 
 use crate::domain::{CursorKey, ListPosition, ListQuery, Payout, ValidationError};
 use crate::store::{ListRequest, PayoutListing, StoreError};
@@ -64,6 +64,12 @@ impl ListPayouts {
                 now,
             })
             .await?;
+        for item in &page.undecodable {
+            error!(key = %item.key, reason = %item.reason, "a listed item does not decode; skipped, an operator must look");
+        }
+        if !page.undecodable.is_empty() {
+            crate::metrics::undecodable_items(page.undecodable.len());
+        }
         let next_cursor = match (page.more, page.payouts.last()) {
             (true, Some(last)) => {
                 Some(self.cursor_key.seal(&ListPosition::of(last), &query.filter))

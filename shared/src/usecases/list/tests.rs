@@ -151,3 +151,11 @@ async fn the_page_size_may_change_between_pages() {
     assert_eq!(refs(&first), ["INV-005", "INV-004"]);
     assert_eq!(refs(&rest), ["INV-003", "INV-002", "INV-001", "INV-000"]);
 }
+
+#[tokio::test]
+async fn an_item_that_does_not_decode_is_skipped_and_the_page_still_answers() {
+    let store = store_with(2);
+    store.put_undecodable("PAYOUT#BROKEN");
+    let page = lister(&store).run([], t0()).await.unwrap();
+    assert_eq!(refs(&page), ["INV-001", "INV-000"]);
+}
