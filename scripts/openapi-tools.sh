@@ -64,7 +64,6 @@ do_schemathesis() {
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
         --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-20}" \
         --seed 20261201 \
-        --generation-deterministic \
         --generation-database none \
         --workers 1 \
         --request-timeout 20 \

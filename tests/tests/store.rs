@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::operation::get_item::{GetItemInput, GetItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemInput, PutItemOutput};
 use aws_sdk_dynamodb::operation::query::{QueryInput, QueryOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use leanx_payouts::domain::CallbackClaims;
 use leanx_payouts::domain::{
     Decision, ExistingClaim, LeanxTransactionStatus, Payout, PayoutEvent, PayoutRequest, SendState,
@@ -993,4 +993,29 @@ async fn a_listed_item_that_does_not_decode_is_reported_and_the_others_still_com
     assert_eq!(page.payouts, vec![good]);
     assert_eq!(page.undecodable.len(), 1);
     assert_eq!(page.undecodable[0].key, "PAYOUT#INV-BROKEN");
+}
+
+/// No payout exists before January 2026 or after tomorrow: bounds far outside cost one Query per
+/// month where a payout can be, not one per month back to the year 336 (found by schemathesis).
+#[tokio::test]
+async fn bounds_far_in_the_past_and_future_query_only_the_months_payouts_can_be_in() {
+    let meter = Meter::default();
+    let (store, _, _) =
+        fresh_store_with(local_config().await.interceptor(meter.clone()).build()).await;
+    let only = pending("INV-ONLY", "owner", now());
+    create(&store, &only).await;
+    meter.reset();
+    let filter = ListFilter {
+        status: None,
+        created_from: Some("0336-04-18T18:08:47Z".parse().unwrap()),
+        created_to: Some("9999-12-31T00:00:00Z".parse().unwrap()),
+    };
+    assert_eq!(list_all(&store, filter, 50).await, ["INV-ONLY"]);
+    let (requests, _) = meter.take();
+    let months_since_2026 = (now().year() - 2026) * 12 + now().month() as i32 + 1;
+    assert!(
+        requests.len() <= months_since_2026 as usize,
+        "{} Queries for {months_since_2026} months",
+        requests.len()
+    );
 }
