@@ -197,9 +197,18 @@ impl Stack {
     }
 
     pub async fn get(&self, external_ref: &str) -> Answer {
+        self.get_path(&format!("/payouts/{external_ref}")).await
+    }
+
+    /// `GET /payouts` with `query` (`""` or `"?limit=2&…"`).
+    pub async fn list(&self, query: &str) -> Answer {
+        self.get_path(&format!("/payouts{query}")).await
+    }
+
+    async fn get_path(&self, path: &str) -> Answer {
         let response = self
             .http
-            .get(self.url(&format!("/payouts/{external_ref}")))
+            .get(self.url(path))
             .send()
             .await
             .expect("front answers");

@@ -5,23 +5,6 @@ use leanx_sim::control::Outcome;
 use payouts_e2e::stack::{Answer, Stack, payout_body};
 use serde_json::Value;
 
-async fn list(stack: &Stack, query: &str) -> Answer {
-    let response = stack
-        .http
-        .get(stack.url(&format!("/payouts{query}")))
-        .send()
-        .await
-        .expect("front answers");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
-
 fn refs(answer: &Answer) -> Vec<String> {
     answer.body["payouts"]
         .as_array()
@@ -51,7 +34,7 @@ async fn walk(stack: &Stack, query: &str) -> Vec<String> {
     let mut seen = Vec::new();
     let mut next = format!("?{query}");
     loop {
-        let page = list(stack, &next).await;
+        let page = stack.list(&next).await;
         assert_eq!(page.status, 200, "{}", page.body);
         seen.extend(refs(&page));
         match page.body["next_cursor"].as_str() {
@@ -120,7 +103,7 @@ async fn every_bad_parameter_is_a_400_naming_it() {
         ("?cursor=bm90LWEtY3Vyc29y.AAAA", "cursor"),
         ("?stauts=FAILED", "stauts"),
     ] {
-        let answer = list(&stack, query).await;
+        let answer = stack.list(query).await;
         assert_eq!(answer.status, 400, "{query}: {}", answer.body);
         assert_eq!(answer.error_code(), Some("invalid_request"), "{query}");
         assert_eq!(answer.error_field(), Some(field), "{query}");
@@ -131,11 +114,13 @@ async fn every_bad_parameter_is_a_400_naming_it() {
 async fn a_tampered_or_foreign_filter_cursor_is_a_400_naming_cursor() {
     let stack = Stack::start().await;
     create_all(&stack, &numbered("INV-CUR", 3)).await;
-    let first = list(&stack, "?limit=1").await;
+    let first = stack.list("?limit=1").await;
     let cursor = first.body["next_cursor"].as_str().expect("a next page");
 
     // The same cursor under other filters.
-    let foreign = list(&stack, &format!("?limit=1&status=FAILED&cursor={cursor}")).await;
+    let foreign = stack
+        .list(&format!("?limit=1&status=FAILED&cursor={cursor}"))
+        .await;
     assert_eq!(
         (foreign.status, foreign.error_field()),
         (400, Some("cursor"))
@@ -146,11 +131,11 @@ async fn a_tampered_or_foreign_filter_cursor_is_a_400_naming_cursor() {
     let mut bytes = position.as_bytes().to_vec();
     bytes[3] = if bytes[3] == b'A' { b'B' } else { b'A' };
     let tampered = format!("{}.{tag}", String::from_utf8(bytes).unwrap());
-    let answer = list(&stack, &format!("?limit=1&cursor={tampered}")).await;
+    let answer = stack.list(&format!("?limit=1&cursor={tampered}")).await;
     assert_eq!((answer.status, answer.error_field()), (400, Some("cursor")));
 
     // The genuine one still works.
-    let next = list(&stack, &format!("?limit=1&cursor={cursor}")).await;
+    let next = stack.list(&format!("?limit=1&cursor={cursor}")).await;
     assert_eq!(refs(&next), ["INV-CUR-01"]);
 }
 
@@ -160,7 +145,7 @@ async fn listing_never_calls_leanx() {
     stack.sim().set_outcome(Outcome::Pending).await.unwrap();
     create_all(&stack, &numbered("INV-QUIET", 2)).await;
     let calls_before = stack.sim().calls().await.unwrap().len();
-    let answer = list(&stack, "?limit=5").await;
+    let answer = stack.list("?limit=5").await;
     assert_eq!(refs(&answer), ["INV-QUIET-01", "INV-QUIET-00"]);
     assert_eq!(answer.body["next_cursor"], Value::Null);
     assert_eq!(stack.sim().calls().await.unwrap().len(), calls_before);

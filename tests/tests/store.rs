@@ -828,20 +828,30 @@ async fn an_undecodable_due_item_is_reported_with_its_key_and_the_others_still_c
 
 // ---------------------------------------------------------------- GET /payouts: by_created
 
+/// One page of a listing, as of now.
+async fn list_page(
+    store: &impl PayoutListing,
+    filter: &ListFilter,
+    after: Option<ListPosition>,
+    limit: usize,
+) -> ListedPage {
+    store
+        .list(&ListRequest {
+            filter: filter.clone(),
+            after,
+            limit,
+            now: now(),
+        })
+        .await
+        .expect("list")
+}
+
 /// Every page of a listing, newest first, read through `list` alone.
 async fn list_all(store: &impl PayoutListing, filter: ListFilter, limit: usize) -> Vec<String> {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let ListedPage { payouts, more, .. } = store
-            .list(&ListRequest {
-                filter: filter.clone(),
-                after: after.take(),
-                limit,
-                now: now(),
-            })
-            .await
-            .expect("list");
+        let ListedPage { payouts, more, .. } = list_page(store, &filter, after.take(), limit).await;
         assert!(payouts.len() <= limit);
         seen.extend(payouts.iter().map(|p| p.external_invoice_ref.to_string()));
         match (more, payouts.last()) {
@@ -901,15 +911,7 @@ async fn a_status_filter_still_fills_the_page_past_short_query_pages() {
         status: Some(PayoutStatus::Failed),
         ..ListFilter::default()
     };
-    let first = store
-        .list(&ListRequest {
-            filter: filter.clone(),
-            after: None,
-            limit: 2,
-            now: now(),
-        })
-        .await
-        .expect("list");
+    let first = list_page(&store, &filter, None, 2).await;
     assert_eq!(first.payouts.len(), 2);
     assert!(first.more);
     assert_eq!(
@@ -981,15 +983,7 @@ async fn a_listed_item_that_does_not_decode_is_reported_and_the_others_still_com
         .send()
         .await
         .expect("raw PutItem");
-    let page = store
-        .list(&ListRequest {
-            filter: ListFilter::default(),
-            after: None,
-            limit: 10,
-            now: now(),
-        })
-        .await
-        .expect("list");
+    let page = list_page(&store, &ListFilter::default(), None, 10).await;
     assert_eq!(page.payouts, vec![good]);
     assert_eq!(page.undecodable.len(), 1);
     assert_eq!(page.undecodable[0].key, "PAYOUT#INV-BROKEN");
