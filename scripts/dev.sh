@@ -99,6 +99,12 @@ leanx-payouts is running locally:
   DynamoDB (moto)            $endpoint  table: payouts
   reconciler                 every ${RECONCILE_EVERY}s
 
+Which bank, who holds the account, the pool's balance:
+  curl -s http://127.0.0.1:$PORT/payout-services
+  curl -s -X POST http://127.0.0.1:$PORT/recipient-verifications -H 'content-type: application/json' \\
+    -d '{"payout_service_id":23,"third_party_account_no":"8011408168","recipient_name":"John Doe"}'
+  curl -s http://127.0.0.1:$PORT/balance
+
 Pay out RM 13.00 (settles after 2 s; the simulator then calls back):
   curl -s -X POST http://127.0.0.1:$PORT/payouts -H 'content-type: application/json' \\
     -d '{"external_invoice_ref":"INV-DEMO-1","payout_service_id":23,"amount":"13.00","recipient_name":"John Doe","third_party_account_no":"8011408168","recipient_reference":"Salary Nov"}'

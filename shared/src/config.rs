@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 
-use crate::domain::NotReceivedRule;
+use crate::domain::{NotReceivedRule, RecipientPolicy};
 use crate::leanx::{LeanxCredentials, Secret};
 
 /// Timing rules of the money flow, configurable so tests need not wait 15 minutes. These
@@ -106,6 +106,8 @@ pub struct Config {
     pub leanx_not_found_codes: Vec<String>,
     /// Set when the credentials live in Secrets Manager (deployed); read by [`load_credentials`].
     pub secret_arn: Option<String>,
+    /// `RECIPIENT_VERIFICATION`, `RECIPIENT_PARTIAL_MATCH` (create-payout applies it).
+    pub recipient_policy: RecipientPolicy,
 }
 
 impl Config {
@@ -165,6 +167,11 @@ impl Config {
                 get("CALLBACK_URL").unwrap_or_default(),
             ),
         };
+        let recipient_policy =
+            RecipientPolicy::from_env(&env).map_err(|e| ConfigError::Invalid {
+                name: e.name,
+                reason: format!("{:?} is not one of {}", e.value, e.allowed),
+            })?;
         let secret_arn = get("LEANX_SECRET_ARN");
         if secret_arn.is_none() {
             required("LEANX_AUTH_TOKEN")?;
@@ -210,6 +217,7 @@ impl Config {
                 count("LEANX_TIMEOUT_MS", 10_000)? as u64
             ),
             secret_arn,
+            recipient_policy,
         })
     }
 }
@@ -395,5 +403,39 @@ mod tests {
         assert_eq!(credentials.merchant_uuid(), "u");
         let error = credentials_from_secret_json(r#"{"auth_token":"LP-1|u|s3cret"}"#).unwrap_err();
         assert!(!error.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn the_recipient_policy_defaults_to_off_and_reads_both_settings() {
+        let config = Config::from_env(env(LOCAL), LeanxUse::CreatesPayouts).unwrap();
+        assert_eq!(config.recipient_policy, RecipientPolicy::default());
+        let mut vars = LOCAL.to_vec();
+        vars.push(("RECIPIENT_VERIFICATION", "required"));
+        vars.push(("RECIPIENT_PARTIAL_MATCH", "allow"));
+        let config = Config::from_env(env(&vars), LeanxUse::CreatesPayouts).unwrap();
+        assert_eq!(
+            config.recipient_policy,
+            RecipientPolicy {
+                verification: crate::domain::VerificationMode::Required,
+                partial_match: crate::domain::PartialMatch::Allow,
+            }
+        );
+    }
+
+    #[test]
+    fn a_bad_recipient_policy_value_stops_the_function_naming_the_variable() {
+        for (name, value) in [
+            ("RECIPIENT_VERIFICATION", "on"),
+            ("RECIPIENT_PARTIAL_MATCH", "sometimes"),
+        ] {
+            let mut vars = LOCAL.to_vec();
+            vars.push((name, value));
+            let error = Config::from_env(env(&vars), LeanxUse::TracksPayouts).unwrap_err();
+            assert!(
+                matches!(&error, ConfigError::Invalid { name: n, .. } if *n == name),
+                "{error:?}"
+            );
+            assert!(error.to_string().contains(name), "{error}");
+        }
     }
 }

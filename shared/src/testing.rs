@@ -1,7 +1,8 @@
-//! In-memory stand-ins for the two ports, for fast tests of every use case's branches: a store
+//! In-memory stand-ins for the ports, for fast tests of every use case's branches: a store
 //! with the same conditional-write semantics as DynamoDB's (a write lands only on the version
-//! and status it was decided from), and a LeanX whose answers are scripted in order. The
-//! DynamoDB and simulator tests prove the real adapters; these prove the rules.
+//! and status it was decided from), the recipient verifications, and a LeanX whose answers are
+//! scripted in order. The DynamoDB and simulator tests prove the real adapters; these prove the
+//! rules.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -9,14 +10,16 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::ListPosition;
-use crate::domain::{InvoiceRef, Payout};
-use crate::leanx::{AcceptedPayout, CreatePayoutInvoice, LeanxError, PayoutTransaction};
-use crate::store::{
-    ClaimOutcome, DuePayouts, ListRequest, ListedPage, PayoutListing, PayoutStore, SaveOutcome,
-    StoreError, UndecodableItem, UnmatchedCallback,
+use crate::domain::{InvoiceRef, ListPosition, Payout, RecipientVerification};
+use crate::leanx::{
+    AcceptedPayout, Balance, BankVerification, CreatePayoutInvoice, LeanxError, PayoutService,
+    PayoutTransaction,
 };
-use crate::usecases::PayoutProvider;
+use crate::store::{
+    ClaimOutcome, DuePayouts, ListRequest, ListedPage, PayoutListing, PayoutStore,
+    RecipientVerifications, SaveOutcome, StoreError, UndecodableItem, UnmatchedCallback,
+};
+use crate::usecases::{BankAccountCheck, PayoutProvider, PayoutServiceCatalog, PoolBalance};
 
 type Interference = Box<dyn FnOnce(&mut Payout) + Send>;
 
@@ -191,6 +194,73 @@ impl PayoutListing for InMemoryStore {
     }
 }
 
+/// Recipient verifications in memory: the latest per account (as DynamoDB's `LATEST` item, a
+/// later one never replaced by an earlier), and every one saved.
+#[derive(Default)]
+pub struct InMemoryVerifications {
+    latest: Mutex<BTreeMap<(u32, String), RecipientVerification>>,
+    saved: Mutex<Vec<RecipientVerification>>,
+    /// When set, every call fails as DynamoDB unreachable.
+    down: Mutex<bool>,
+}
+
+impl InMemoryVerifications {
+    pub fn new() -> InMemoryVerifications {
+        InMemoryVerifications::default()
+    }
+
+    /// Every verification saved, in order.
+    pub fn saved(&self) -> Vec<RecipientVerification> {
+        self.saved.lock().unwrap().clone()
+    }
+
+    /// Makes every later call fail as an unreachable store.
+    pub fn go_down(&self) {
+        *self.down.lock().unwrap() = true;
+    }
+
+    fn check_up(&self) -> Result<(), StoreError> {
+        if *self.down.lock().unwrap() {
+            return Err(StoreError::Unavailable("scripted outage".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RecipientVerifications for InMemoryVerifications {
+    async fn save(&self, verification: &RecipientVerification) -> Result<(), StoreError> {
+        self.check_up()?;
+        self.saved.lock().unwrap().push(verification.clone());
+        let key = (
+            verification.payout_service_id,
+            verification.third_party_account_no.clone(),
+        );
+        let mut latest = self.latest.lock().unwrap();
+        if latest
+            .get(&key)
+            .is_none_or(|kept| kept.verified_at <= verification.verified_at)
+        {
+            latest.insert(key, verification.clone());
+        }
+        Ok(())
+    }
+
+    async fn latest_for(
+        &self,
+        payout_service_id: u32,
+        third_party_account_no: &str,
+    ) -> Result<Option<RecipientVerification>, StoreError> {
+        self.check_up()?;
+        Ok(self
+            .latest
+            .lock()
+            .unwrap()
+            .get(&(payout_service_id, third_party_account_no.to_owned()))
+            .cloned())
+    }
+}
+
 /// A valid `POST /payouts` body for `external_invoice_ref`, RM 13.00 to account 8011408168.
 pub fn payout_body(external_invoice_ref: &str) -> Vec<u8> {
     format!(
@@ -211,6 +281,11 @@ pub struct ScriptedProvider {
     lookups: Mutex<VecDeque<Result<PayoutTransaction, LeanxError>>>,
     sent: Mutex<Vec<String>>,
     lookups_made: Mutex<usize>,
+    verifications: Mutex<VecDeque<Result<BankVerification, LeanxError>>>,
+    verified: Mutex<Vec<(u32, String)>>,
+    services: Mutex<VecDeque<Result<Vec<PayoutService>, LeanxError>>>,
+    service_lists: Mutex<usize>,
+    balances: Mutex<VecDeque<Result<Balance, LeanxError>>>,
 }
 
 impl ScriptedProvider {
@@ -227,6 +302,43 @@ impl ScriptedProvider {
     /// The next `get-payout-transaction-by-id` answers this.
     pub fn answer_lookup(&self, answer: Result<PayoutTransaction, LeanxError>) -> &Self {
         self.lookups.lock().unwrap().push_back(answer);
+        self
+    }
+
+    /// The next `check-verification-bank` answers this.
+    pub fn answer_verification(&self, answer: Result<BankVerification, LeanxError>) -> &Self {
+        self.verifications.lock().unwrap().push_back(answer);
+        self
+    }
+
+    /// The next `check-verification-bank` finds `holder` at the account asked about.
+    pub fn answer_holder(&self, holder: &str) -> &Self {
+        self.answer_verification(Ok(BankVerification::Found {
+            account_holder_name: holder.into(),
+            bank_bic: Some("MBBEMYKL".into()),
+            account_no: String::new(),
+        }))
+    }
+
+    /// Every `check-verification-bank` asked, as (payout_service_id, account).
+    pub fn verified(&self) -> Vec<(u32, String)> {
+        self.verified.lock().unwrap().clone()
+    }
+
+    /// The next `list-payout-services` answers this.
+    pub fn answer_services(&self, answer: Result<Vec<PayoutService>, LeanxError>) -> &Self {
+        self.services.lock().unwrap().push_back(answer);
+        self
+    }
+
+    /// How many times `list-payout-services` was asked.
+    pub fn service_lists(&self) -> usize {
+        *self.service_lists.lock().unwrap()
+    }
+
+    /// The next `overall-balance` answers this.
+    pub fn answer_balance(&self, answer: Result<Balance, LeanxError>) -> &Self {
+        self.balances.lock().unwrap().push_back(answer);
         self
     }
 
@@ -281,5 +393,54 @@ impl PayoutProvider for ScriptedProvider {
             .unwrap()
             .pop_front()
             .unwrap_or_else(|| Err(LeanxError::OutcomeUnknown("no scripted answer".into())))
+    }
+}
+
+/// Unscripted calls answer as a LeanX that cannot be reached.
+fn unscripted<T>() -> Result<T, LeanxError> {
+    Err(LeanxError::NotSent("no scripted answer".into()))
+}
+
+#[async_trait]
+impl BankAccountCheck for ScriptedProvider {
+    async fn check_verification_bank(
+        &self,
+        payout_service_id: u32,
+        account_no: &str,
+    ) -> Result<BankVerification, LeanxError> {
+        self.verified
+            .lock()
+            .unwrap()
+            .push((payout_service_id, account_no.to_owned()));
+        let answer = self.verifications.lock().unwrap().pop_front();
+        match answer.unwrap_or_else(unscripted) {
+            Ok(BankVerification::Found {
+                account_holder_name,
+                bank_bic,
+                ..
+            }) => Ok(BankVerification::Found {
+                account_holder_name,
+                bank_bic,
+                account_no: account_no.to_owned(),
+            }),
+            other => other,
+        }
+    }
+}
+
+#[async_trait]
+impl PayoutServiceCatalog for ScriptedProvider {
+    async fn list_payout_services(&self) -> Result<Vec<PayoutService>, LeanxError> {
+        *self.service_lists.lock().unwrap() += 1;
+        let answer = self.services.lock().unwrap().pop_front();
+        answer.unwrap_or_else(unscripted)
+    }
+}
+
+#[async_trait]
+impl PoolBalance for ScriptedProvider {
+    async fn overall_balance(&self) -> Result<Balance, LeanxError> {
+        let answer = self.balances.lock().unwrap().pop_front();
+        answer.unwrap_or_else(unscripted)
     }
 }

@@ -205,7 +205,12 @@ impl Stack {
         self.get_path(&format!("/payouts{query}")).await
     }
 
-    async fn get_path(&self, path: &str) -> Answer {
+    pub async fn callback_raw(&self, body: impl Into<reqwest::Body>) -> Answer {
+        self.post_json("/callbacks/leanx", body).await
+    }
+
+    /// `GET` of any path of the API; the answer's status, headers and JSON body.
+    pub async fn get_path(&self, path: &str) -> Answer {
         let response = self
             .http
             .get(self.url(path))
@@ -215,11 +220,8 @@ impl Stack {
         Answer::read(response).await
     }
 
-    pub async fn callback_raw(&self, body: impl Into<reqwest::Body>) -> Answer {
-        self.post_json("/callbacks/leanx", body).await
-    }
-
-    async fn post_json(&self, path: &str, body: impl Into<reqwest::Body>) -> Answer {
+    /// `POST` of a JSON body to any path of the API.
+    pub async fn post_json(&self, path: &str, body: impl Into<reqwest::Body>) -> Answer {
         let response = self
             .http
             .post(self.url(path))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: builds the four functions and the hello-world baseline with the release profile,
+# `make bench`: builds the stack's functions and the hello-world baseline with the release profile,
 # packages them as zipped arm64 Lambda bundles (cargo lambda, for the size figure), then runs the
 # harness, which prints the table and writes it into docs/benchmarks.md. Starts the local
 # DynamoDB (moto) unless one runs, and stops it if it started it. Loopback only.

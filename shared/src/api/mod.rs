@@ -1,6 +1,7 @@
 //! What clients see: the payout resource, and every use case's outcome and error mapped to
 //! HTTP, in one place (`responses.rs` maps outcomes; this file the resource and the errors).
 
+pub mod merchant;
 pub mod openapi;
 pub mod responses;
 
@@ -8,7 +9,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{Attention, Failure, Payout, PayoutStatus, ValidationError};
+use crate::domain::{
+    Attention, Failure, NameMatch, NameVerdict, Payout, PayoutStatus, ValidationError,
+};
 use crate::store::StoreError;
 
 /// API.md's payout resource.
@@ -72,6 +75,16 @@ pub struct ErrorDetail {
     /// The field or query parameter at fault, where one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// `recipient_mismatch` only: who holds the account, as LeanX names them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_holder_name: Option<String>,
+    /// `recipient_mismatch` only: how well that name matches `recipient_name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_match: Option<NameVerdict>,
+    /// `recipient_mismatch` only: the match score, 0.00-1.00.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[01]\.[0-9]{2}$")]
+    pub name_score: Option<String>,
 }
 
 /// API.md's error codes.
@@ -84,6 +97,8 @@ pub enum ErrorCode {
     RequestInProgress,
     NotFound,
     Unauthorized,
+    AccountNotFound,
+    RecipientMismatch,
     ServiceUnavailable,
 }
 
@@ -143,6 +158,18 @@ pub enum ApiError {
     /// request may be retried after `retry_after_seconds`.
     #[error("LeanX is unreachable; nothing was sent, retry the same request")]
     LeanxUnreachable { retry_after_seconds: u64 },
+    /// A read of LeanX (payout services, verification, balance) got no usable answer.
+    #[error("LeanX could not be reached or gave no usable answer; retry later")]
+    ProviderUnavailable { retry_after_seconds: u64 },
+    /// LeanX does not know the account at that bank.
+    #[error("LeanX knows no such account at this payout service")]
+    AccountNotFound,
+    /// The recipient policy refused the payout: the account's holder is someone else.
+    #[error("the account holder's name does not match recipient_name; nothing was sent")]
+    RecipientMismatch {
+        account_holder_name: String,
+        name_match: NameMatch,
+    },
 }
 
 impl ApiError {
@@ -153,7 +180,10 @@ impl ApiError {
             ApiError::NotFound => 404,
             ApiError::IdempotencyConflict | ApiError::RequestInProgress { .. } => 409,
             ApiError::PayloadTooLarge => 413,
-            ApiError::Unavailable(_) | ApiError::LeanxUnreachable { .. } => 503,
+            ApiError::AccountNotFound | ApiError::RecipientMismatch { .. } => 422,
+            ApiError::Unavailable(_)
+            | ApiError::LeanxUnreachable { .. }
+            | ApiError::ProviderUnavailable { .. } => 503,
         }
     }
 
@@ -165,9 +195,11 @@ impl ApiError {
             ApiError::RequestInProgress { .. } => ErrorCode::RequestInProgress,
             ApiError::NotFound => ErrorCode::NotFound,
             ApiError::Unauthorized => ErrorCode::Unauthorized,
-            ApiError::Unavailable(_) | ApiError::LeanxUnreachable { .. } => {
-                ErrorCode::ServiceUnavailable
-            }
+            ApiError::AccountNotFound => ErrorCode::AccountNotFound,
+            ApiError::RecipientMismatch { .. } => ErrorCode::RecipientMismatch,
+            ApiError::Unavailable(_)
+            | ApiError::LeanxUnreachable { .. }
+            | ApiError::ProviderUnavailable { .. } => ErrorCode::ServiceUnavailable,
         }
     }
 
@@ -180,24 +212,38 @@ impl ApiError {
             ErrorCode::RequestInProgress => "request_in_progress",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::AccountNotFound => "account_not_found",
+            ErrorCode::RecipientMismatch => "recipient_mismatch",
             ErrorCode::ServiceUnavailable => "service_unavailable",
         }
     }
 
     /// `{ "error": { "code", "message", "field"? } }`. Messages are ours, never a secret.
+    /// A `recipient_mismatch` also carries `account_holder_name`, `name_match` and `name_score`.
     pub fn body(&self) -> serde_json::Value {
-        let field = match self {
-            ApiError::InvalidRequest(ValidationError { field, .. }) => field.clone(),
-            _ => None,
+        let mut detail = ErrorDetail {
+            code: self.error_code(),
+            message: self.to_string(),
+            field: None,
+            account_holder_name: None,
+            name_match: None,
+            name_score: None,
         };
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.error_code(),
-                message: self.to_string(),
-                field,
-            },
-        };
-        serde_json::to_value(body).unwrap_or_default()
+        match self {
+            ApiError::InvalidRequest(ValidationError { field, .. }) => detail.field = field.clone(),
+            ApiError::AccountNotFound => detail.field = Some("third_party_account_no".into()),
+            ApiError::RecipientMismatch {
+                account_holder_name,
+                name_match,
+            } => {
+                detail.field = Some("recipient_name".into());
+                detail.account_holder_name = Some(account_holder_name.clone());
+                detail.name_match = Some(name_match.verdict);
+                detail.name_score = Some(merchant::two_decimals(name_match.score));
+            }
+            _ => {}
+        }
+        serde_json::to_value(ErrorBody { error: detail }).unwrap_or_default()
     }
 
     pub fn headers(&self) -> Vec<(&'static str, String)> {
@@ -209,6 +255,9 @@ impl ApiError {
             }
             ApiError::Unavailable(_) => vec![("retry-after", "1".into())],
             ApiError::LeanxUnreachable {
+                retry_after_seconds,
+            }
+            | ApiError::ProviderUnavailable {
                 retry_after_seconds,
             } => vec![("retry-after", retry_after_seconds.to_string())],
             _ => vec![],
@@ -279,5 +328,35 @@ mod tests {
         assert_eq!((e.status_code(), e.code()), (409, "request_in_progress"));
         assert_eq!(e.headers(), vec![("retry-after", "3".to_string())]);
         assert!(ApiError::NotFound.body()["error"].get("field").is_none());
+    }
+
+    #[test]
+    fn a_recipient_mismatch_carries_the_holder_and_the_match() {
+        let e = ApiError::RecipientMismatch {
+            account_holder_name: "SITI AMINAH".into(),
+            name_match: crate::domain::match_names("John Doe", "SITI AMINAH"),
+        };
+        assert_eq!((e.status_code(), e.code()), (422, "recipient_mismatch"));
+        let body = e.body();
+        assert_eq!(body["error"]["account_holder_name"], "SITI AMINAH");
+        assert_eq!(body["error"]["name_match"], "none");
+        assert_eq!(body["error"]["name_score"], "0.00");
+        assert_eq!(body["error"]["field"], "recipient_name");
+    }
+
+    #[test]
+    fn an_unknown_account_names_the_account_field() {
+        let e = ApiError::AccountNotFound;
+        assert_eq!((e.status_code(), e.code()), (422, "account_not_found"));
+        assert_eq!(e.body()["error"]["field"], "third_party_account_no");
+    }
+
+    #[test]
+    fn leanx_unavailable_for_a_read_is_503_with_retry_after() {
+        let e = ApiError::ProviderUnavailable {
+            retry_after_seconds: 5,
+        };
+        assert_eq!((e.status_code(), e.code()), (503, "service_unavailable"));
+        assert_eq!(e.headers(), vec![("retry-after", "5".to_string())]);
     }
 }

@@ -3,7 +3,7 @@
 //! mapping in `super::responses`), and the `POST /payouts` body's rules, stated beside the
 //! parser's own limits. `tools/openapi-gen` writes the file; a test fails when it is stale.
 //!
-//! LeanX's callback route is left out: it is LeanX's to call, not the merchant's.
+//! Every merchant route is in it; LeanX's callback route is left out: it is LeanX's to call.
 
 use std::borrow::Cow;
 
@@ -13,7 +13,7 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::{RefOr, ServerBuilder};
 use utoipa::{OpenApi, PartialSchema, ToSchema};
 
-use crate::domain::{MAX_BODY_BYTES, PayoutRequest};
+use crate::domain::{MAX_BODY_BYTES, PayoutRequest, VerificationRequest};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,14 +26,24 @@ use crate::domain::{MAX_BODY_BYTES, PayoutRequest};
         super::responses::create_payout,
         super::responses::get_payout,
         super::responses::list_payouts,
+        super::responses::list_payout_services,
+        super::responses::verify_recipient,
+        super::responses::get_balance,
     ),
     components(schemas(
         PayoutRequest,
+        VerificationRequest,
         super::PayoutView,
         super::PayoutList,
         super::ErrorBody,
+        super::merchant::PayoutServicesView,
+        super::merchant::VerificationView,
+        super::merchant::BalanceView,
     )),
-    tags((name = "payouts", description = "Create, read and list payouts")),
+    tags(
+        (name = "payouts", description = "Create, read and list payouts"),
+        (name = "merchant", description = "Which banks can be paid, who holds an account, the pool's balance"),
+    ),
 )]
 struct MerchantApi;
 
@@ -51,6 +61,32 @@ pub fn document() -> String {
         .expect("the OpenAPI document serialises");
     text.push('\n');
     text
+}
+
+fn payout_service_id() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::Integer))
+        .format(Some(SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .minimum(Some(1))
+        .maximum(Some(u32::MAX))
+        .description(Some(
+            "LeanX's id of the recipient's bank or e-wallet (GET /payout-services).",
+        ))
+}
+
+fn account_no() -> ObjectBuilder {
+    string(
+        5,
+        34,
+        Some("^[0-9]{5,34}$"),
+        "The recipient's account number.",
+    )
+}
+
+fn recipient_name() -> ObjectBuilder {
+    string(1, 128, None, "Trimmed; no control or invisible characters.")
 }
 
 fn string(min: usize, max: usize, pattern: Option<&str>, description: &str) -> ObjectBuilder {
@@ -97,31 +133,10 @@ impl PartialSchema for PayoutRequest {
                     "The merchant's reference: the idempotency key.",
                 ),
             )
-            .property(
-                "payout_service_id",
-                ObjectBuilder::new()
-                    .schema_type(SchemaType::new(Type::Integer))
-                    .format(Some(SchemaFormat::KnownFormat(
-                        utoipa::openapi::KnownFormat::Int64,
-                    )))
-                    .minimum(Some(1))
-                    .maximum(Some(u32::MAX))
-                    .description(Some("LeanX's id of the recipient's bank or e-wallet.")),
-            )
+            .property("payout_service_id", payout_service_id())
             .property("amount", amount)
-            .property(
-                "recipient_name",
-                string(
-                    1,
-                    128,
-                    None,
-                    "Trimmed; no control or invisible characters.",
-                ),
-            )
-            .property(
-                "third_party_account_no",
-                string(5, 34, Some("^[0-9]{5,34}$"), "The recipient's account number."),
-            )
+            .property("recipient_name", recipient_name())
+            .property("third_party_account_no", account_no())
             .property(
                 "recipient_reference",
                 string(
@@ -148,6 +163,33 @@ impl ToSchema for PayoutRequest {
     }
 }
 
+/// The body `VerificationRequest::from_json` accepts: `POST /payouts`' rules for its fields.
+impl PartialSchema for VerificationRequest {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::Object))
+            .description(Some(
+                "An account to verify; with `recipient_name`, the holder's name is matched against it.",
+            ))
+            .property("payout_service_id", payout_service_id())
+            .property("third_party_account_no", account_no())
+            .property(
+                "recipient_name",
+                recipient_name().schema_type(SchemaType::from_iter([Type::String, Type::Null])),
+            )
+            .required("payout_service_id")
+            .required("third_party_account_no")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl ToSchema for VerificationRequest {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("VerificationRequest")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +206,9 @@ mod tests {
                 .get("get")
                 .is_some()
         );
+        for merchant in ["/payout-services", "/recipient-verifications", "/balance"] {
+            assert!(paths.contains_key(merchant), "{merchant}");
+        }
         assert!(!paths.contains_key("/callbacks/leanx"));
     }
 
@@ -177,6 +222,8 @@ mod tests {
             "idempotency_conflict",
             "request_in_progress",
             "not_found",
+            "account_not_found",
+            "recipient_mismatch",
             "service_unavailable",
         ] {
             assert!(

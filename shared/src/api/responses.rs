@@ -2,16 +2,24 @@
 //! `#[utoipa::path]` on each function is that answer as docs/openapi.json states it
 //! (`super::openapi`): keep the two in step when an outcome changes.
 
+use crate::leanx::Balance;
 use crate::usecases::{
-    CallbackOutcome, CallbackRejected, CreateError, CreateOutcome, ListError, LookupError,
-    LookupOutcome, PayoutPage,
+    BalanceError, CallbackOutcome, CallbackRejected, CreateError, CreateOutcome, ListError,
+    ListServicesError, LookupError, LookupOutcome, PayoutPage, PayoutServices, VerifyError,
+    VerifyOutcome,
 };
 
+use super::merchant::{BalanceView, PayoutServiceView, PayoutServicesView, VerificationView};
 use super::{ApiError, ApiResponse};
 // Named by the `#[utoipa::path]` attributes below.
 #[allow(unused_imports)]
 use super::{ErrorBody, PayoutList, PayoutView};
-use crate::domain::{PayoutRequest, PayoutStatus, ValidationError};
+use crate::domain::{PayoutRequest, PayoutStatus, ValidationError, VerificationRequest};
+
+/// How long a client is asked to wait after LeanX could not answer a read.
+const RETRY_AFTER_PROVIDER_SECONDS: u64 = 5;
+/// API.md: `GET /payout-services` answers `Cache-Control: max-age=300`.
+pub const PAYOUT_SERVICES_CACHE_CONTROL: &str = "max-age=300";
 use crate::leanx::CallbackError;
 
 /// `POST /payouts`.
@@ -29,6 +37,7 @@ use crate::leanx::CallbackError;
         (status = 409, description = "`idempotency_conflict`: another body was sent under this `external_invoice_ref`; or `request_in_progress`: the first request is still in flight (with `Retry-After`).", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait (with `request_in_progress` only)."))),
         (status = 413, description = "`payload_too_large`: the body is over 16 KiB.", body = ErrorBody),
+        (status = 422, description = "With `RECIPIENT_VERIFICATION=required`: `recipient_mismatch` (the account holder is someone else: `account_holder_name`, `name_match`, `name_score`), or `account_not_found`; nothing claimed, nothing sent.", body = ErrorBody),
         (status = 503, description = "`service_unavailable`: the store or LeanX could not be reached before anything was sent; retry the same request.", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
     )
@@ -51,9 +60,130 @@ pub fn create_payout(result: Result<CreateOutcome, CreateError>) -> Result<ApiRe
         CreateOutcome::Conflict => Err(ApiError::IdempotencyConflict),
         CreateOutcome::NotSent {
             retry_after_seconds,
+        }
+        | CreateOutcome::RecipientUnverified {
+            retry_after_seconds,
         } => Err(ApiError::LeanxUnreachable {
             retry_after_seconds,
         }),
+        CreateOutcome::RecipientMismatch {
+            account_holder_name,
+            name_match,
+        } => Err(ApiError::RecipientMismatch {
+            account_holder_name,
+            name_match,
+        }),
+        CreateOutcome::AccountNotFound => Err(ApiError::AccountNotFound),
+    }
+}
+
+/// `GET /payout-services`.
+#[utoipa::path(
+    get,
+    path = "/payout-services",
+    operation_id = "list_payout_services",
+    tag = "merchant",
+    responses(
+        (status = 200, description = "The banks and e-wallets that can be paid, sorted by name (cached, at most 10 minutes old).", body = PayoutServicesView,
+            headers(("Cache-Control" = String, description = "`max-age=300`."))),
+        (status = 503, description = "`service_unavailable`: LeanX could not be reached and nothing is cached.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
+pub fn list_payout_services(
+    result: Result<PayoutServices, ListServicesError>,
+) -> Result<ApiResponse, ApiError> {
+    let list = result?;
+    let view = PayoutServicesView {
+        payout_services: list.services.iter().map(PayoutServiceView::from).collect(),
+    };
+    Ok(ApiResponse {
+        status: 200,
+        headers: vec![("cache-control", PAYOUT_SERVICES_CACHE_CONTROL.into())],
+        body: serde_json::to_value(view).unwrap_or_default(),
+    })
+}
+
+/// `POST /recipient-verifications`.
+#[utoipa::path(
+    post,
+    path = "/recipient-verifications",
+    operation_id = "verify_recipient",
+    tag = "merchant",
+    request_body(content = VerificationRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Who holds the account, and how well the name matches; kept 30 days.", body = VerificationView),
+        (status = 400, description = "`invalid_request`: bad JSON or a field out of bounds (`field` names it).", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 16 KiB.", body = ErrorBody),
+        (status = 422, description = "`account_not_found`: LeanX knows no such account at this payout service.", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: LeanX or the store could not be reached.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
+pub fn verify_recipient(
+    result: Result<VerifyOutcome, VerifyError>,
+) -> Result<ApiResponse, ApiError> {
+    match result? {
+        VerifyOutcome::Verified(verification) => Ok(ApiResponse {
+            status: 200,
+            headers: vec![],
+            body: serde_json::to_value(VerificationView::from(&verification)).unwrap_or_default(),
+        }),
+        VerifyOutcome::AccountNotFound => Err(ApiError::AccountNotFound),
+    }
+}
+
+/// `GET /balance`.
+#[utoipa::path(
+    get,
+    path = "/balance",
+    operation_id = "get_balance",
+    tag = "merchant",
+    responses(
+        (status = 200, description = "The payout pool's balance, money as exact decimal strings.", body = BalanceView),
+        (status = 503, description = "`service_unavailable`: LeanX could not be reached.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
+pub fn get_balance(result: Result<Balance, BalanceError>) -> Result<ApiResponse, ApiError> {
+    let balance = result?;
+    Ok(ApiResponse {
+        status: 200,
+        headers: vec![],
+        body: serde_json::to_value(BalanceView::from(&balance)).unwrap_or_default(),
+    })
+}
+
+impl From<ListServicesError> for ApiError {
+    fn from(e: ListServicesError) -> Self {
+        match e {
+            ListServicesError::Unavailable(_) => ApiError::ProviderUnavailable {
+                retry_after_seconds: RETRY_AFTER_PROVIDER_SECONDS,
+            },
+        }
+    }
+}
+
+impl From<VerifyError> for ApiError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::TooLarge => ApiError::PayloadTooLarge,
+            VerifyError::Invalid(v) => ApiError::InvalidRequest(v),
+            VerifyError::Provider(_) => ApiError::ProviderUnavailable {
+                retry_after_seconds: RETRY_AFTER_PROVIDER_SECONDS,
+            },
+            VerifyError::Store(s) => ApiError::Unavailable(s),
+        }
+    }
+}
+
+impl From<BalanceError> for ApiError {
+    fn from(e: BalanceError) -> Self {
+        match e {
+            BalanceError::Unavailable(_) => ApiError::ProviderUnavailable {
+                retry_after_seconds: RETRY_AFTER_PROVIDER_SECONDS,
+            },
+        }
     }
 }
 

@@ -34,4 +34,6 @@ pub use recipient::{
     PartialMatch, PolicyDecision, Recipient, RecipientPolicy, RecipientPolicyError,
     RecipientVerification, VerificationMode,
 };
-pub use request::{InvoiceRef, MAX_BODY_BYTES, PayoutRequest, ValidationError};
+pub use request::{
+    InvoiceRef, MAX_BODY_BYTES, PayoutRequest, ValidationError, VerificationRequest,
+};

@@ -174,8 +174,8 @@ pub struct RecipientVerification {
     pub third_party_account_no: String,
     /// `CreditorName`, as the bank holds it.
     pub account_holder_name: String,
-    /// `OrgnThirdPartyBankBICCode`.
-    pub bank_bic: String,
+    /// `OrgnThirdPartyBankBICCode`, when LeanX sends it.
+    pub bank_bic: Option<String>,
     /// Of the `recipient_name` the verification request carried (`not_checked` without one).
     pub name_match: NameVerdict,
     pub name_score: Decimal,
@@ -190,7 +190,7 @@ impl RecipientVerification {
         payout_service_id: u32,
         third_party_account_no: &str,
         account_holder_name: &str,
-        bank_bic: &str,
+        bank_bic: Option<&str>,
         recipient_name: Option<&str>,
         verified_at: DateTime<Utc>,
     ) -> RecipientVerification {
@@ -202,7 +202,7 @@ impl RecipientVerification {
             payout_service_id,
             third_party_account_no: third_party_account_no.to_owned(),
             account_holder_name: account_holder_name.to_owned(),
-            bank_bic: bank_bic.to_owned(),
+            bank_bic: bank_bic.map(str::to_owned),
             name_match: name_match.verdict,
             name_score: name_match.score,
             verified_at,
@@ -268,7 +268,14 @@ mod tests {
     }
 
     fn verification(holder: &str, verified_at: DateTime<Utc>) -> RecipientVerification {
-        RecipientVerification::new(23, "8011408168", holder, "MBBEMYKL", None, verified_at)
+        RecipientVerification::new(
+            23,
+            "8011408168",
+            holder,
+            Some("MBBEMYKL"),
+            None,
+            verified_at,
+        )
     }
 
     #[test]
@@ -340,7 +347,7 @@ mod tests {
             23,
             "8011408168",
             "JOHN DOE",
-            "MBBEMYKL",
+            Some("MBBEMYKL"),
             Some("John Doe"),
             now(),
         );
@@ -357,7 +364,7 @@ mod tests {
             23,
             "8011408168",
             "JOHN DOE",
-            "MBBEMYKL",
+            Some("MBBEMYKL"),
             Some("John Doe"),
             now(),
         );
@@ -460,7 +467,7 @@ mod tests {
             23,
             "8011408168",
             "SITI AMINAH",
-            "MBBEMYKL",
+            Some("MBBEMYKL"),
             Some("Siti Aminah"),
             now(),
         );
@@ -501,7 +508,8 @@ mod tests {
 
     #[test]
     fn required_treats_a_verification_of_another_account_as_none() {
-        let v = RecipientVerification::new(23, "8011408169", "JOHN DOE", "MBBEMYKL", None, now());
+        let v =
+            RecipientVerification::new(23, "8011408169", "JOHN DOE", Some("MBBEMYKL"), None, now());
         assert_eq!(
             REQUIRED.admits(payout("John Doe"), Some(&v), now()),
             PolicyDecision::NeedsVerification
@@ -510,7 +518,8 @@ mod tests {
 
     #[test]
     fn required_treats_a_verification_at_another_bank_as_none() {
-        let v = RecipientVerification::new(24, "8011408168", "JOHN DOE", "CIBBMYKL", None, now());
+        let v =
+            RecipientVerification::new(24, "8011408168", "JOHN DOE", Some("CIBBMYKL"), None, now());
         assert_eq!(
             REQUIRED.admits(payout("John Doe"), Some(&v), now()),
             PolicyDecision::NeedsVerification

@@ -125,15 +125,7 @@ impl PayoutRequest {
         let payout_service_id = positive_integer(FIELDS[1], get(1)?)?;
         let amount = amount_from_json(get(2)?)?;
         let recipient_name = label(FIELDS[3], get(3)?)?;
-        let third_party_account_no = json_string(FIELDS[4], get(4)?)?;
-        if !(5..=34).contains(&third_party_account_no.len())
-            || !third_party_account_no.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(ValidationError::field(
-                FIELDS[4],
-                "third_party_account_no must be 5-34 digits",
-            ));
-        }
+        let third_party_account_no = account_number(FIELDS[4], get(4)?)?;
         let recipient_reference = label(FIELDS[5], get(5)?)?;
         Ok(PayoutRequest {
             external_invoice_ref,
@@ -159,6 +151,81 @@ impl PayoutRequest {
         ]);
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }
+}
+
+/// A `POST /recipient-verifications` body: whose account is this, and (optionally) is it this
+/// person's? The fields follow `POST /payouts`' rules exactly, each refusal naming its field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationRequest {
+    pub payout_service_id: u32,
+    pub third_party_account_no: String,
+    /// The name to match against the holder's; `None` leaves the match `not_checked`.
+    pub recipient_name: Option<String>,
+}
+
+const VERIFICATION_FIELDS: [&str; 3] = [
+    "payout_service_id",
+    "third_party_account_no",
+    "recipient_name",
+];
+
+impl VerificationRequest {
+    /// Parses and validates a `POST /recipient-verifications` body, as strictly as
+    /// [`PayoutRequest::from_json`]: duplicate keys, unknown keys, wrong types and
+    /// out-of-bounds values are refused, each naming the field at fault. A `null`
+    /// `recipient_name` is the same as none.
+    pub fn from_json(body: &[u8]) -> Result<VerificationRequest, ValidationError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(ValidationError::body("body must be at most 16 KiB"));
+        }
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ValidationError::body("body must be UTF-8 JSON"))?;
+        let RawFields(entries) = serde_json::from_str(text)
+            .map_err(|e| ValidationError::body(format!("body must be a JSON object: {e}")))?;
+        let mut fields: [Option<&RawValue>; 3] = [None; 3];
+        for (key, value) in &entries {
+            let Some(slot) = VERIFICATION_FIELDS.iter().position(|f| f == key) else {
+                return Err(ValidationError::field(key, format!("unknown field {key}")));
+            };
+            if fields[slot].replace(value).is_some() {
+                return Err(ValidationError::field(
+                    key,
+                    format!("{key} is given more than once"),
+                ));
+            }
+        }
+        let present = |i: usize| fields[i].filter(|raw| raw.get() != "null");
+        let get = |i: usize| -> Result<&RawValue, ValidationError> {
+            present(i).ok_or_else(|| {
+                ValidationError::field(
+                    VERIFICATION_FIELDS[i],
+                    format!("{} is required", VERIFICATION_FIELDS[i]),
+                )
+            })
+        };
+        let payout_service_id = positive_integer(VERIFICATION_FIELDS[0], get(0)?)?;
+        let third_party_account_no = account_number(VERIFICATION_FIELDS[1], get(1)?)?;
+        let recipient_name = present(2)
+            .map(|raw| label(VERIFICATION_FIELDS[2], raw))
+            .transpose()?;
+        Ok(VerificationRequest {
+            payout_service_id,
+            third_party_account_no,
+            recipient_name,
+        })
+    }
+}
+
+/// A recipient account number: 5-34 digits, as a JSON string.
+fn account_number(field: &str, raw: &RawValue) -> Result<String, ValidationError> {
+    let account = json_string(field, raw)?;
+    if !(5..=34).contains(&account.len()) || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ValidationError::field(
+            field,
+            format!("{field} must be 5-34 digits"),
+        ));
+    }
+    Ok(account)
 }
 
 /// Reads an amount given as a JSON string (`"13.00"`) or a JSON number (`13.00`), from its raw
@@ -532,5 +599,93 @@ mod tests {
             let other = PayoutRequest::from_json(&with(field, value)).unwrap();
             assert_ne!(base.fingerprint(), other.fingerprint(), "{field}");
         }
+    }
+
+    fn verification(body: Value) -> Result<VerificationRequest, ValidationError> {
+        VerificationRequest::from_json(&serde_json::to_vec(&body).unwrap())
+    }
+
+    #[test]
+    fn verification_accepts_the_api_md_example_with_and_without_a_name() {
+        let asked = verification(json!({"payout_service_id": 23,
+            "third_party_account_no": "8011408168", "recipient_name": " John Doe "}))
+        .unwrap();
+        assert_eq!(
+            asked,
+            VerificationRequest {
+                payout_service_id: 23,
+                third_party_account_no: "8011408168".into(),
+                recipient_name: Some("John Doe".into()),
+            }
+        );
+        let unnamed =
+            verification(json!({"payout_service_id": 23, "third_party_account_no": "8011408168"}))
+                .unwrap();
+        assert_eq!(unnamed.recipient_name, None);
+        let null_name = verification(json!({"payout_service_id": 23,
+            "third_party_account_no": "8011408168", "recipient_name": null}))
+        .unwrap();
+        assert_eq!(null_name.recipient_name, None);
+    }
+
+    #[test]
+    fn verification_refuses_every_bad_request_naming_its_field() {
+        let cases: Vec<(Value, Option<&str>)> = vec![
+            (
+                json!({"third_party_account_no": "8011408168"}),
+                Some("payout_service_id"),
+            ),
+            (
+                json!({"payout_service_id": 0, "third_party_account_no": "8011408168"}),
+                Some("payout_service_id"),
+            ),
+            (
+                json!({"payout_service_id": "23", "third_party_account_no": "8011408168"}),
+                Some("payout_service_id"),
+            ),
+            (
+                json!({"payout_service_id": 23}),
+                Some("third_party_account_no"),
+            ),
+            (
+                json!({"payout_service_id": 23, "third_party_account_no": "1234"}),
+                Some("third_party_account_no"),
+            ),
+            (
+                json!({"payout_service_id": 23, "third_party_account_no": "80114O8168"}),
+                Some("third_party_account_no"),
+            ),
+            (
+                json!({"payout_service_id": 23, "third_party_account_no": 8011408168u64}),
+                Some("third_party_account_no"),
+            ),
+            (
+                json!({"payout_service_id": 23, "third_party_account_no": "8011408168", "recipient_name": ""}),
+                Some("recipient_name"),
+            ),
+            (
+                json!({"payout_service_id": 23, "third_party_account_no": "8011408168", "recipient_name": "x".repeat(129)}),
+                Some("recipient_name"),
+            ),
+            (
+                json!({"payout_service_id": 23, "third_party_account_no": "8011408168", "recipient_name": "John\u{202E}Doe"}),
+                Some("recipient_name"),
+            ),
+            (
+                json!({"payout_service_id": 23, "third_party_account_no": "8011408168", "amount": "1.00"}),
+                Some("amount"),
+            ),
+            (json!([1, 2]), None),
+        ];
+        for (body, field) in cases {
+            let error = verification(body.clone()).expect_err(&body.to_string());
+            assert_eq!(error.field.as_deref(), field, "{body}");
+        }
+        let duplicate =
+            br#"{"payout_service_id":23,"payout_service_id":24,"third_party_account_no":"8011408168"}"#;
+        let error = VerificationRequest::from_json(duplicate).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("payout_service_id"));
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        assert!(VerificationRequest::from_json(&big).is_err());
     }
 }

@@ -14,13 +14,14 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use crate::config::{Config, ConfigError, LeanxUse, load_credentials};
 use crate::domain::CursorKey;
 use crate::leanx::{
-    AcceptedPayout, CreatePayoutInvoice, LeanxClient, LeanxError, LeanxSettings, PayoutTransaction,
-    Secret,
+    AcceptedPayout, Balance, BankVerification, CreatePayoutInvoice, LeanxClient, LeanxError,
+    LeanxSettings, PayoutService, PayoutTransaction, Secret,
 };
 use crate::store::DynamoPayoutStore;
 use crate::usecases::{
-    CreatePayout, ListPayouts, LookupPayout, PayoutDestination, PayoutProvider, Reconciler,
-    TakeCallback,
+    BankAccountCheck, CreatePayout, GetBalance, ListPayoutServices, ListPayouts, LookupPayout,
+    PayoutDestination, PayoutProvider, PayoutServiceCatalog, PoolBalance, RecipientCheck,
+    Reconciler, TakeCallback, VerifyRecipient,
 };
 
 /// What a container builds once, from which each function takes its one use case.
@@ -41,6 +42,28 @@ impl Clients {
                 callback_url: self.config.callback_url.clone(),
             },
             timings: self.config.timings.clone(),
+            recipients: RecipientCheck {
+                policy: self.config.recipient_policy,
+                accounts: self.leanx.clone(),
+                verifications: self.store.clone(),
+            },
+        }
+    }
+
+    pub fn list_payout_services(&self) -> ListPayoutServices {
+        ListPayoutServices::new(self.leanx.clone())
+    }
+
+    pub fn verify_recipient(&self) -> VerifyRecipient {
+        VerifyRecipient {
+            accounts: self.leanx.clone(),
+            verifications: self.store.clone(),
+        }
+    }
+
+    pub fn get_balance(&self) -> GetBalance {
+        GetBalance {
+            provider: self.leanx.clone(),
         }
     }
 
@@ -198,5 +221,32 @@ impl PayoutProvider for LeanxOnFirstUse {
 
     async fn get_payout_transaction(&self, id: &str) -> Result<PayoutTransaction, LeanxError> {
         self.client()?.get_payout_transaction(id).await
+    }
+}
+
+#[async_trait]
+impl BankAccountCheck for LeanxOnFirstUse {
+    async fn check_verification_bank(
+        &self,
+        payout_service_id: u32,
+        account_no: &str,
+    ) -> Result<BankVerification, LeanxError> {
+        self.client()?
+            .check_verification_bank(payout_service_id.into(), account_no)
+            .await
+    }
+}
+
+#[async_trait]
+impl PayoutServiceCatalog for LeanxOnFirstUse {
+    async fn list_payout_services(&self) -> Result<Vec<PayoutService>, LeanxError> {
+        self.client()?.list_payout_services().await
+    }
+}
+
+#[async_trait]
+impl PoolBalance for LeanxOnFirstUse {
+    async fn overall_balance(&self) -> Result<Balance, LeanxError> {
+        self.client()?.overall_balance().await
     }
 }

@@ -1,4 +1,5 @@
-//! Payout state: the narrow port the use cases use, and its DynamoDB adapter.
+//! Payout state, and the recipient verifications kept beside it: the narrow ports the use cases
+//! use, and their DynamoDB adapters (one table).
 //!
 //! The domain decides every new state ([`crate::domain::decide`] and the transitions on
 //! [`crate::domain::Payout`]); the store only persists it, conditionally on the payout being
@@ -8,12 +9,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CallbackClaims, InvoiceRef, ListFilter, ListPosition, Payout};
+use crate::domain::{
+    CallbackClaims, InvoiceRef, ListFilter, ListPosition, Payout, RecipientVerification,
+};
 
 pub mod dynamo;
 mod items;
 mod listing;
 pub mod schema;
+mod verifications;
 
 pub use dynamo::DynamoPayoutStore;
 
@@ -133,4 +137,21 @@ pub struct ListedPage {
 #[async_trait]
 pub trait PayoutListing: Send + Sync {
     async fn list(&self, request: &ListRequest) -> Result<ListedPage, StoreError>;
+}
+
+/// The recipient verifications of `POST /recipient-verifications`, kept 30 days so that the
+/// recipient policy of `POST /payouts` can rely on them.
+#[async_trait]
+pub trait RecipientVerifications: Send + Sync {
+    /// Keeps `verification`, and makes it its account's latest unless a later one is already
+    /// kept (two verifications racing never leave the older one as the latest).
+    async fn save(&self, verification: &RecipientVerification) -> Result<(), StoreError>;
+
+    /// The latest verification kept for this account at this bank, fresh or not (the caller
+    /// decides what is fresh); one read.
+    async fn latest_for(
+        &self,
+        payout_service_id: u32,
+        third_party_account_no: &str,
+    ) -> Result<Option<RecipientVerification>, StoreError>;
 }

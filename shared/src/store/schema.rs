@@ -15,6 +15,10 @@
 //!   `created_at`), `list_sk = "<created_at fixed-width>#<external_invoice_ref>"`. GET /payouts
 //!   reads it newest first, month by month (see [`LIST_PK_PREFIX`]).
 //! - unmatched callback: `pk = "UNMATCHED"`, `sk = "<received_at fixed-width>#<id>"`.
+//! - recipient verification: `pk = "VERIFICATION#<payout_service_id>#<account>"`, `sk = "LATEST"`
+//!   (the account's latest, one GetItem away) and `sk = "RV#<verification_id>"` (each one made).
+//! - TTL: `expires_at_epoch` (Unix seconds), set on verifications only (30 days); payouts never
+//!   carry it, so they are never expired.
 
 use std::time::Duration;
 
@@ -24,6 +28,7 @@ use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType,
     Projection as SdkProjection, ProjectionType, ScalarAttributeType, TableStatus,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 use serde_json::{Value, json};
 
@@ -67,6 +72,11 @@ pub const DUE_AT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
 pub const PAYOUT_PK_PREFIX: &str = "PAYOUT#";
 pub const PAYOUT_SK: &str = "PAYOUT";
 pub const UNMATCHED_PK: &str = "UNMATCHED";
+pub const VERIFICATION_PK_PREFIX: &str = "VERIFICATION#";
+pub const VERIFICATION_LATEST_SK: &str = "LATEST";
+pub const VERIFICATION_ID_SK_PREFIX: &str = "RV#";
+/// The table's TTL attribute (Unix seconds): DynamoDB deletes an item some time after it.
+pub const EXPIRES_AT_EPOCH: &str = "expires_at_epoch";
 
 /// DynamoDB scalar type of a key attribute. Only strings are used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +134,8 @@ pub struct TableDef {
     pub gsis: &'static [GsiDef],
     /// Always on-demand: traffic is spiky and small.
     pub billing_mode: &'static str,
+    /// The TTL attribute, if the table has one.
+    pub ttl_attribute: Option<&'static str>,
 }
 
 /// The payouts table.
@@ -192,6 +204,8 @@ pub const TABLE: TableDef = TableDef {
         },
     ],
     billing_mode: "PAY_PER_REQUEST",
+    // Recipient verifications expire after their 30 days; nothing else carries the attribute.
+    ttl_attribute: Some(EXPIRES_AT_EPOCH),
 };
 
 fn key_schema_json(key: &KeyDef) -> Value {
@@ -204,7 +218,7 @@ fn key_schema_json(key: &KeyDef) -> Value {
 
 /// [`TABLE`] as CloudFormation `AWS::DynamoDB::Table` properties (without `TableName`).
 pub fn describe() -> Value {
-    json!({
+    let mut described = json!({
         "AttributeDefinitions": TABLE
             .attributes
             .iter()
@@ -221,7 +235,12 @@ pub fn describe() -> Value {
             }))
             .collect::<Vec<_>>(),
         "BillingMode": TABLE.billing_mode,
-    })
+    });
+    if let Some(attribute) = TABLE.ttl_attribute {
+        described["TimeToLiveSpecification"] =
+            json!({ "AttributeName": attribute, "Enabled": true });
+    }
+    described
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -333,7 +352,43 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<TableCrea
         Err(e) => return Err(dynamo_error("CreateTable", &e)),
     };
     wait_until_active(client, table_name).await?;
+    if let Some(attribute) = TABLE.ttl_attribute {
+        enable_ttl(client, table_name, attribute).await?;
+    }
     Ok(outcome)
+}
+
+/// Turns the table's TTL on (once: DynamoDB refuses to enable it twice, so it is read first).
+async fn enable_ttl(client: &Client, table_name: &str, attribute: &str) -> Result<(), SchemaError> {
+    let described = client
+        .describe_time_to_live()
+        .table_name(table_name)
+        .send()
+        .await
+        .map_err(|e| dynamo_error("DescribeTimeToLive", &e))?;
+    let on = described.time_to_live_description().is_some_and(|d| {
+        d.attribute_name() == Some(attribute)
+            && matches!(
+                d.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            )
+    });
+    if on {
+        return Ok(());
+    }
+    let specification = TimeToLiveSpecification::builder()
+        .attribute_name(attribute)
+        .enabled(true)
+        .build()
+        .map_err(|e| SchemaError::Definition(e.to_string()))?;
+    client
+        .update_time_to_live()
+        .table_name(table_name)
+        .time_to_live_specification(specification)
+        .send()
+        .await
+        .map_err(|e| dynamo_error("UpdateTimeToLive", &e))?;
+    Ok(())
 }
 
 async fn wait_until_active(client: &Client, table_name: &str) -> Result<(), SchemaError> {
@@ -404,6 +459,10 @@ mod tests {
         assert_eq!(
             d["GlobalSecondaryIndexes"][1]["KeySchema"][1]["AttributeName"],
             "due_at"
+        );
+        assert_eq!(
+            d["TimeToLiveSpecification"],
+            json!({ "AttributeName": "expires_at_epoch", "Enabled": true })
         );
     }
 }

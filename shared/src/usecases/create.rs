@@ -1,5 +1,5 @@
-//! `POST /payouts`: validate, claim the ref, write the recovery point, send to LeanX at most
-//! once, record the answer.
+//! `POST /payouts`: validate, apply the recipient policy, claim the ref, write the recovery
+//! point, send to LeanX at most once, record the answer.
 
 use std::sync::Arc;
 
@@ -9,15 +9,16 @@ use tracing::{Instrument, info, warn};
 use crate::config::Timings;
 use crate::crashpoint::{CrashPoint, reached};
 use crate::domain::{
-    ExistingClaim, MAX_BODY_BYTES, Payout, PayoutEvent, PayoutRequest, ValidationError,
-    classify_existing, mask_account,
+    ExistingClaim, MAX_BODY_BYTES, NameMatch, Payout, PayoutEvent, PayoutRequest, PolicyDecision,
+    Recipient, RecipientPolicy, ValidationError, VerificationMode, classify_existing, mask_account,
 };
 use crate::leanx::vocabulary::create_refusal_means_not_created;
 use crate::leanx::{AcceptedPayout, CreatePayoutInvoice, LeanxError};
-use crate::store::{ClaimOutcome, PayoutStore, SaveOutcome, StoreError};
+use crate::store::{ClaimOutcome, PayoutStore, RecipientVerifications, SaveOutcome, StoreError};
 
 use super::apply_event::{Evidence, apply_event};
-use super::provider::PayoutProvider;
+use super::provider::{BankAccountCheck, PayoutProvider};
+use super::verify_recipient::{AccountCheckError, VerifyOutcome, verify_account};
 
 /// Where LeanX is told to pay from and to call back: configuration, never client input.
 #[derive(Debug, Clone)]
@@ -33,6 +34,17 @@ pub struct CreatePayout {
     pub provider: Arc<dyn PayoutProvider>,
     pub destination: PayoutDestination,
     pub timings: Timings,
+    /// `RECIPIENT_VERIFICATION` / `RECIPIENT_PARTIAL_MATCH`, and what applying it needs.
+    pub recipients: RecipientCheck,
+}
+
+/// The recipient policy and the two ports it needs when `required`: the kept verifications,
+/// and LeanX's `check-verification-bank` for an account without a fresh one.
+#[derive(Clone)]
+pub struct RecipientCheck {
+    pub policy: RecipientPolicy,
+    pub accounts: Arc<dyn BankAccountCheck>,
+    pub verifications: Arc<dyn RecipientVerifications>,
 }
 
 /// What a create did.
@@ -50,6 +62,18 @@ pub enum CreateOutcome {
     /// The send provably never left (LeanX unreachable before any byte): nothing was sent, the
     /// claim is free again, and a retry of the same request sends it.
     NotSent { retry_after_seconds: u64 },
+    /// Recipient policy `required`: the account's holder does not match `recipient_name` (or
+    /// only partly, with partial matches denied). Nothing claimed, nothing sent.
+    RecipientMismatch {
+        account_holder_name: String,
+        name_match: NameMatch,
+    },
+    /// Recipient policy `required`: LeanX does not know the account. Nothing claimed or sent.
+    AccountNotFound,
+    /// Recipient policy `required`: the account needed verifying and LeanX could not be asked
+    /// (or gave no readable answer). Nothing claimed, nothing sent; the same request may be
+    /// retried.
+    RecipientUnverified { retry_after_seconds: u64 },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +99,83 @@ impl CreatePayout {
             "create_payout",
             external_invoice_ref = %request.external_invoice_ref
         );
-        self.create(request, now).instrument(span).await
+        async {
+            // Before any claim: a payout the policy refuses leaves no trace.
+            if let Some(refused) = self.check_recipient(&request, now).await? {
+                return Ok(refused);
+            }
+            self.create(request, now).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The recipient policy: `None` when the payout may go on, else the refusal. Reads the
+    /// account's latest verification (one read) and, when there is no fresh one, verifies the
+    /// account (one LeanX call, kept like any verification) and decides again.
+    async fn check_recipient(
+        &self,
+        request: &PayoutRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Option<CreateOutcome>, CreateError> {
+        let check = &self.recipients;
+        if check.policy.verification == VerificationMode::Off {
+            return Ok(None);
+        }
+        let recipient = Recipient::from(request);
+        let latest = check
+            .verifications
+            .latest_for(request.payout_service_id, &request.third_party_account_no)
+            .await?;
+        let mut decision = check.policy.admits(recipient, latest.as_ref(), now);
+        if decision == PolicyDecision::NeedsVerification {
+            let verified = verify_account(
+                check.accounts.as_ref(),
+                check.verifications.as_ref(),
+                request.payout_service_id,
+                &request.third_party_account_no,
+                Some(&request.recipient_name),
+                now,
+            )
+            .await;
+            decision = match verified {
+                Ok(VerifyOutcome::Verified(verification)) => {
+                    check.policy.admits(recipient, Some(&verification), now)
+                }
+                Ok(VerifyOutcome::AccountNotFound) => {
+                    return Ok(Some(CreateOutcome::AccountNotFound));
+                }
+                Err(AccountCheckError::Provider(_)) => {
+                    return Ok(Some(CreateOutcome::RecipientUnverified {
+                        retry_after_seconds: RETRY_AFTER_NOT_SENT_SECONDS,
+                    }));
+                }
+                Err(AccountCheckError::Store(e)) => return Err(e.into()),
+            };
+        }
+        let account = mask_account(&request.third_party_account_no);
+        match decision {
+            PolicyDecision::NotRequired | PolicyDecision::Admitted { .. } => Ok(None),
+            PolicyDecision::Mismatch {
+                account_holder_name,
+                name_match,
+            } => {
+                info!(
+                    account = %account,
+                    name_match = %name_match.verdict,
+                    name_score = %name_match.score,
+                    "payout refused: the account holder does not match recipient_name"
+                );
+                Ok(Some(CreateOutcome::RecipientMismatch {
+                    account_holder_name,
+                    name_match,
+                }))
+            }
+            // A verification made just now is fresh and of this account: not reached.
+            PolicyDecision::NeedsVerification => Ok(Some(CreateOutcome::RecipientUnverified {
+                retry_after_seconds: RETRY_AFTER_NOT_SENT_SECONDS,
+            })),
+        }
     }
 
     async fn create(

@@ -64,7 +64,16 @@ async fn run() -> BenchResult<()> {
     let mut ledger = Ledger::new();
     let mut results: BTreeMap<&'static str, Measured> = BTreeMap::new();
     let mut burst_result = None;
-    for op in [Op::Hello, Op::Create, Op::Callback, Op::Get, Op::Reconcile] {
+    for op in [
+        Op::Hello,
+        Op::Create,
+        Op::Callback,
+        Op::Get,
+        Op::Reconcile,
+        Op::Services,
+        Op::Verify,
+        Op::Balance,
+    ] {
         if op == Op::Reconcile && args.burst > 0 {
             // Before the reconciler: it must find nothing open (its measured tick is the idle one).
             burst_result = Some(burst(&args, &world, &mut ledger).await?);

@@ -237,6 +237,9 @@ pub fn render(
                 "create-payout" => Op::Create,
                 "get-payout" => Op::Get,
                 "leanx-callback" => Op::Callback,
+                "list-payout-services" => Op::Services,
+                "verify-recipient" => Op::Verify,
+                "get-balance" => Op::Balance,
                 _ => Op::Reconcile,
             };
             let per_op = |counts: &Counts| {

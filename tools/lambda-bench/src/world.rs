@@ -65,11 +65,22 @@ pub enum Op {
     Callback,
     Get,
     Reconcile,
+    Services,
+    Verify,
+    Balance,
 }
 
 impl Op {
-    /// The payout functions' operations, in the report's column order.
-    pub const MEASURED: [Op; 4] = [Op::Create, Op::Get, Op::Callback, Op::Reconcile];
+    /// The functions' operations, in the report's column order.
+    pub const MEASURED: [Op; 7] = [
+        Op::Create,
+        Op::Get,
+        Op::Callback,
+        Op::Reconcile,
+        Op::Services,
+        Op::Verify,
+        Op::Balance,
+    ];
 
     pub fn function(self) -> &'static str {
         match self {
@@ -78,6 +89,9 @@ impl Op {
             Op::Get => "get-payout",
             Op::Callback => "leanx-callback",
             Op::Reconcile => "reconcile-payouts",
+            Op::Services => "list-payout-services",
+            Op::Verify => "verify-recipient",
+            Op::Balance => "get-balance",
         }
     }
 
@@ -88,6 +102,9 @@ impl Op {
             Op::Get => "GET /payouts/{ref} of a SUCCEEDED payout",
             Op::Callback => "POST /callbacks/leanx (PROCESSING -> SUCCEEDED)",
             Op::Reconcile => "scheduled tick, nothing due",
+            Op::Services => "GET /payout-services (LeanX asked once per container, then cached)",
+            Op::Verify => "POST /recipient-verifications (LeanX names the holder; kept)",
+            Op::Balance => "GET /balance (LeanX overall-balance)",
         }
     }
 }
@@ -282,6 +299,42 @@ impl World {
                     .await
                     .map_err(|e| format!("reconcile-payouts: {e}"))?;
                 expect(report["checked"] == 0, op, 200, &report)
+            }
+            Op::Services => {
+                let (status, body) = self.send(self.http.get(url("/payout-services"))).await?;
+                expect(
+                    status == 200 && body["payout_services"].is_array(),
+                    op,
+                    status,
+                    &body,
+                )
+            }
+            Op::Verify => {
+                let request = self
+                    .http
+                    .post(url("/recipient-verifications"))
+                    .header("content-type", "application/json")
+                    .body(
+                        json!({ "payout_service_id": 23, "third_party_account_no": "8011408168",
+                            "recipient_name": "John Doe" })
+                        .to_string(),
+                    );
+                let (status, body) = self.send(request).await?;
+                expect(
+                    status == 200 && body["name_match"] == "exact",
+                    op,
+                    status,
+                    &body,
+                )
+            }
+            Op::Balance => {
+                let (status, body) = self.send(self.http.get(url("/balance"))).await?;
+                expect(
+                    status == 200 && body["prefund_balance"].is_string(),
+                    op,
+                    status,
+                    &body,
+                )
             }
         }
     }

@@ -3,8 +3,11 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::*;
-use crate::domain::{PayoutStatus, SendState};
-use crate::testing::{InMemoryStore, ScriptedProvider, payout_body, t0};
+use crate::domain::{
+    NameVerdict, PartialMatch, PayoutStatus, RecipientVerification, SendState, VerificationMode,
+};
+use crate::leanx::BankVerification;
+use crate::testing::{InMemoryStore, InMemoryVerifications, ScriptedProvider, payout_body, t0};
 
 fn accepted(invoice_no: &str) -> Result<AcceptedPayout, LeanxError> {
     Ok(AcceptedPayout {
@@ -14,6 +17,20 @@ fn accepted(invoice_no: &str) -> Result<AcceptedPayout, LeanxError> {
 }
 
 fn create(store: &Arc<InMemoryStore>, provider: &Arc<ScriptedProvider>) -> CreatePayout {
+    create_with(
+        store,
+        provider,
+        RecipientPolicy::default(),
+        Arc::new(InMemoryVerifications::new()),
+    )
+}
+
+fn create_with(
+    store: &Arc<InMemoryStore>,
+    provider: &Arc<ScriptedProvider>,
+    policy: RecipientPolicy,
+    verifications: Arc<InMemoryVerifications>,
+) -> CreatePayout {
     CreatePayout {
         store: store.clone(),
         provider: provider.clone(),
@@ -22,6 +39,11 @@ fn create(store: &Arc<InMemoryStore>, provider: &Arc<ScriptedProvider>) -> Creat
             callback_url: "http://127.0.0.1/callbacks/leanx".into(),
         },
         timings: Timings::default(),
+        recipients: RecipientCheck {
+            policy,
+            accounts: provider.clone(),
+            verifications,
+        },
     }
 }
 
@@ -180,4 +202,235 @@ async fn a_body_over_16_kib_is_refused_before_anything_is_written() {
         Err(CreateError::TooLarge)
     ));
     assert_eq!(store.saves(), 0);
+}
+
+// ---------------------------------------------------------------- the recipient policy
+
+const REQUIRED: RecipientPolicy = RecipientPolicy {
+    verification: VerificationMode::Required,
+    partial_match: PartialMatch::Deny,
+};
+const REQUIRED_ALLOWING_PARTIAL: RecipientPolicy = RecipientPolicy {
+    verification: VerificationMode::Required,
+    partial_match: PartialMatch::Allow,
+};
+
+/// A payout world under `policy`: the store, LeanX, the kept verifications, the use case.
+fn policed(
+    policy: RecipientPolicy,
+) -> (
+    Arc<InMemoryStore>,
+    Arc<ScriptedProvider>,
+    Arc<InMemoryVerifications>,
+    CreatePayout,
+) {
+    let (store, leanx) = world();
+    let kept = Arc::new(InMemoryVerifications::new());
+    let uc = create_with(&store, &leanx, policy, kept.clone());
+    (store, leanx, kept, uc)
+}
+
+/// A payout body to `recipient_name` at payout_body's account.
+fn payout_to(external_ref: &str, recipient_name: &str) -> Vec<u8> {
+    String::from_utf8(payout_body(external_ref))
+        .unwrap()
+        .replace("John Doe", recipient_name)
+        .into_bytes()
+}
+
+fn kept_verification(holder: &str, verified_at: DateTime<Utc>) -> RecipientVerification {
+    RecipientVerification::new(
+        23,
+        "8011408168",
+        holder,
+        Some("MBBEMYKL"),
+        None,
+        verified_at,
+    )
+}
+
+/// Nothing of the payout exists: no claim, no write, no send.
+fn nothing_claimed_or_sent(store: &InMemoryStore, leanx: &ScriptedProvider, external_ref: &str) {
+    assert_eq!(store.stored(external_ref), None);
+    assert_eq!(store.saves(), 0);
+    assert!(leanx.sent().is_empty());
+}
+
+#[tokio::test]
+async fn policy_off_never_asks_who_holds_the_account() {
+    let (store, leanx, kept, uc) = policed(RecipientPolicy::default());
+    leanx.answer_create(accepted("PAYOUT-1"));
+    let outcome = uc.run(&payout_body("INV-1"), t0()).await.unwrap();
+    assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
+    assert!(leanx.verified().is_empty());
+    assert!(kept.saved().is_empty());
+    assert!(store.stored("INV-1").is_some());
+}
+
+#[tokio::test]
+async fn required_verifies_an_unverified_account_once_then_sends_an_exact_match() {
+    let (_store, leanx, kept, uc) = policed(REQUIRED);
+    leanx.answer_holder("JOHN DOE");
+    leanx.answer_create(accepted("PAYOUT-1"));
+    let outcome = uc.run(&payout_body("INV-1"), t0()).await.unwrap();
+    assert!(
+        matches!(&outcome, CreateOutcome::Created(p) if p.status == PayoutStatus::Processing),
+        "{outcome:?}"
+    );
+    assert_eq!(leanx.verified(), vec![(23, "8011408168".to_owned())]);
+    assert_eq!(leanx.sent(), vec!["INV-1"]);
+    let saved = kept.saved();
+    assert_eq!(
+        saved.len(),
+        1,
+        "the policy's verification is kept like any other"
+    );
+    assert_eq!(saved[0].name_match, NameVerdict::Exact);
+}
+
+#[tokio::test]
+async fn required_relies_on_a_fresh_kept_verification_without_asking_leanx() {
+    let (_store, leanx, kept, uc) = policed(REQUIRED);
+    kept.save(&kept_verification("JOHN DOE", t0() - Duration::days(29)))
+        .await
+        .unwrap();
+    leanx.answer_create(accepted("PAYOUT-1"));
+    let outcome = uc.run(&payout_body("INV-1"), t0()).await.unwrap();
+    assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
+    assert!(leanx.verified().is_empty());
+    assert_eq!(leanx.sent(), vec!["INV-1"]);
+}
+
+#[tokio::test]
+async fn required_verifies_again_when_the_kept_verification_is_thirty_days_old() {
+    let (_store, leanx, kept, uc) = policed(REQUIRED);
+    kept.save(&kept_verification("JOHN DOE", t0() - Duration::days(30)))
+        .await
+        .unwrap();
+    leanx.answer_holder("JOHN DOE");
+    leanx.answer_create(accepted("PAYOUT-1"));
+    let outcome = uc.run(&payout_body("INV-1"), t0()).await.unwrap();
+    assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
+    assert_eq!(leanx.verified().len(), 1);
+}
+
+#[tokio::test]
+async fn required_refuses_another_holder_with_nothing_claimed_and_nothing_sent() {
+    let (store, leanx, _kept, uc) = policed(REQUIRED_ALLOWING_PARTIAL);
+    leanx.answer_holder("SITI AMINAH BINTI OMAR");
+    leanx.answer_create(accepted("PAYOUT-1"));
+    let outcome = uc.run(&payout_body("INV-1"), t0()).await.unwrap();
+    let CreateOutcome::RecipientMismatch {
+        account_holder_name,
+        name_match,
+    } = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(account_holder_name, "SITI AMINAH BINTI OMAR");
+    assert_eq!(name_match.verdict, NameVerdict::None);
+    nothing_claimed_or_sent(&store, &leanx, "INV-1");
+}
+
+#[tokio::test]
+async fn required_refuses_a_kept_mismatching_verification_without_asking_leanx() {
+    let (store, leanx, kept, uc) = policed(REQUIRED);
+    kept.save(&kept_verification("SITI AMINAH", t0()))
+        .await
+        .unwrap();
+    let outcome = uc.run(&payout_body("INV-1"), t0()).await.unwrap();
+    assert!(
+        matches!(&outcome, CreateOutcome::RecipientMismatch { account_holder_name, .. } if account_holder_name == "SITI AMINAH"),
+        "{outcome:?}"
+    );
+    assert!(leanx.verified().is_empty());
+    nothing_claimed_or_sent(&store, &leanx, "INV-1");
+}
+
+#[tokio::test]
+async fn required_refuses_a_partial_match_when_partial_is_denied() {
+    let (store, leanx, _kept, uc) = policed(REQUIRED);
+    leanx.answer_holder("AHMAD FAUZI BIN ABDULLAH");
+    let outcome = uc
+        .run(&payout_to("INV-1", "Ahmad Fauzi"), t0())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome, CreateOutcome::RecipientMismatch { name_match, .. } if name_match.verdict == NameVerdict::Partial),
+        "{outcome:?}"
+    );
+    nothing_claimed_or_sent(&store, &leanx, "INV-1");
+}
+
+#[tokio::test]
+async fn required_sends_a_partial_match_when_partial_is_allowed() {
+    let (_store, leanx, _kept, uc) = policed(REQUIRED_ALLOWING_PARTIAL);
+    leanx.answer_holder("AHMAD FAUZI BIN ABDULLAH");
+    leanx.answer_create(accepted("PAYOUT-1"));
+    let outcome = uc
+        .run(&payout_to("INV-1", "Ahmad Fauzi"), t0())
+        .await
+        .unwrap();
+    assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
+    assert_eq!(leanx.sent(), vec!["INV-1"]);
+}
+
+#[tokio::test]
+async fn required_refuses_an_account_leanx_does_not_know() {
+    let (store, leanx, kept, uc) = policed(REQUIRED);
+    leanx.answer_verification(Ok(BankVerification::AccountNotFound));
+    let outcome = uc.run(&payout_body("INV-1"), t0()).await.unwrap();
+    assert_eq!(outcome, CreateOutcome::AccountNotFound);
+    assert!(kept.saved().is_empty());
+    nothing_claimed_or_sent(&store, &leanx, "INV-1");
+}
+
+#[tokio::test]
+async fn required_with_leanx_unreachable_claims_nothing_and_sends_nothing() {
+    let (store, leanx, kept, uc) = policed(REQUIRED);
+    leanx.answer_verification(Err(LeanxError::NotSent("connection refused".into())));
+    let outcome = uc.run(&payout_body("INV-1"), t0()).await.unwrap();
+    assert!(
+        matches!(outcome, CreateOutcome::RecipientUnverified { retry_after_seconds } if retry_after_seconds > 0),
+        "{outcome:?}"
+    );
+    assert!(kept.saved().is_empty());
+    nothing_claimed_or_sent(&store, &leanx, "INV-1");
+}
+
+#[tokio::test]
+async fn required_with_an_unreadable_verification_answer_sends_nothing() {
+    let (store, leanx, _kept, uc) = policed(REQUIRED);
+    leanx.answer_verification(Err(LeanxError::Malformed("Success without a name".into())));
+    let outcome = uc.run(&payout_body("INV-1"), t0()).await.unwrap();
+    assert!(
+        matches!(outcome, CreateOutcome::RecipientUnverified { .. }),
+        "{outcome:?}"
+    );
+    nothing_claimed_or_sent(&store, &leanx, "INV-1");
+}
+
+#[tokio::test]
+async fn required_with_the_verifications_unreadable_is_a_store_error_and_sends_nothing() {
+    let (store, leanx, kept, uc) = policed(REQUIRED);
+    kept.go_down();
+    let error = uc.run(&payout_body("INV-1"), t0()).await.unwrap_err();
+    assert!(matches!(error, CreateError::Store(_)), "{error:?}");
+    assert!(leanx.verified().is_empty());
+    nothing_claimed_or_sent(&store, &leanx, "INV-1");
+}
+
+#[tokio::test]
+async fn required_checks_a_bad_body_before_asking_anything() {
+    let (store, leanx, _kept, uc) = policed(REQUIRED);
+    let bad = String::from_utf8(payout_body("INV-1"))
+        .unwrap()
+        .replace("8011408168", "80");
+    let error = uc.run(bad.as_bytes(), t0()).await.unwrap_err();
+    assert!(
+        matches!(&error, CreateError::Invalid(v) if v.field.as_deref() == Some("third_party_account_no")),
+        "{error:?}"
+    );
+    assert!(leanx.verified().is_empty());
+    nothing_claimed_or_sent(&store, &leanx, "INV-1");
 }

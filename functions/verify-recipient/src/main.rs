@@ -1,0 +1,19 @@
+//! POST /recipient-verifications: who holds the account, does the name match, kept 30 days.
+
+use lambda_http::{Error, Request, service_fn};
+use leanx_payouts::api::responses;
+use leanx_payouts::config::LeanxUse;
+use leanx_payouts::runtime::{body_bytes, clients_from_env, init_tracing, to_response};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let verify = &clients_from_env(LeanxUse::TracksPayouts)
+        .await
+        .verify_recipient();
+    lambda_http::run(service_fn(move |request: Request| async move {
+        let outcome = verify.run(body_bytes(&request), chrono::Utc::now()).await;
+        Ok::<_, Error>(to_response(responses::verify_recipient(outcome)))
+    }))
+    .await
+}
