@@ -6,7 +6,7 @@ use crate::leanx::Balance;
 use crate::usecases::{
     BalanceError, CallbackOutcome, CallbackRejected, CreateError, CreateOutcome, ListError,
     ListServicesError, LookupError, LookupOutcome, PayoutPage, PayoutServices, VerifyError,
-    VerifyOutcome,
+    VerifyOutcome, unknown_payout_service,
 };
 
 use super::merchant::{BalanceView, PayoutServiceView, PayoutServicesView, VerificationView};
@@ -113,7 +113,7 @@ pub fn list_payout_services(
     request_body(content = VerificationRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Who holds the account, and how well the name matches; kept 30 days.", body = VerificationView),
-        (status = 400, description = "`invalid_request`: bad JSON or a field out of bounds (`field` names it).", body = ErrorBody),
+        (status = 400, description = "`invalid_request`: bad JSON, a field out of bounds, or a `payout_service_id` LeanX does not pay (`field` names it).", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the body is over 16 KiB.", body = ErrorBody),
         (status = 422, description = "`account_not_found`: LeanX knows no such account at this payout service.", body = ErrorBody),
         (status = 503, description = "`service_unavailable`: LeanX or the store could not be reached.", body = ErrorBody,
@@ -130,6 +130,7 @@ pub fn verify_recipient(
             body: serde_json::to_value(VerificationView::from(&verification)).unwrap_or_default(),
         }),
         VerifyOutcome::AccountNotFound => Err(ApiError::AccountNotFound),
+        VerifyOutcome::ServiceNotFound => Err(ApiError::InvalidRequest(unknown_payout_service())),
     }
 }
 

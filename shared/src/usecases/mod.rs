@@ -36,4 +36,4 @@ pub use lookup::{LookupError, LookupOutcome, LookupPayout};
 pub use payout_services::{ListPayoutServices, ListServicesError, PayoutServices};
 pub use provider::{BankAccountCheck, PayoutProvider, PayoutServiceCatalog, PoolBalance};
 pub use reconcile::{ReconcileError, ReconcileReport, Reconciler};
-pub use verify_recipient::{VerifyError, VerifyOutcome, VerifyRecipient};
+pub use verify_recipient::{VerifyError, VerifyOutcome, VerifyRecipient, unknown_payout_service};
