@@ -861,12 +861,12 @@ async fn list_all(store: &impl PayoutListing, filter: ListFilter, limit: usize) 
     }
 }
 
-/// Payouts `INV-L-00`, `INV-L-01`, … created `days_apart` days apart, the last one now.
+/// Payouts `INV-L-000`, `INV-L-001`, … created `days_apart` days apart, the last one now.
 async fn created_over_days(store: &impl PayoutStore, count: usize, days_apart: i64) -> Vec<Payout> {
     let mut made = Vec::new();
     for i in 0..count {
         let at = now() - Duration::days(days_apart * (count - 1 - i) as i64);
-        let payout = pending(&format!("INV-L-{i:02}"), "owner", at);
+        let payout = pending(&format!("INV-L-{i:03}"), "owner", at);
         create(store, &payout).await;
         made.push(payout);
     }
@@ -884,7 +884,7 @@ async fn listing_walks_the_months_newest_first_with_queries_only() {
 
     let seen = list_all(&store, ListFilter::default(), 2).await;
 
-    let expected: Vec<String> = (0..9).rev().map(|i| format!("INV-L-{i:02}")).collect();
+    let expected: Vec<String> = (0..9).rev().map(|i| format!("INV-L-{i:03}")).collect();
     assert_eq!(seen, expected);
     let (requests, _) = meter.take();
     assert!(!requests.is_empty());
@@ -895,15 +895,15 @@ async fn listing_walks_the_months_newest_first_with_queries_only() {
 }
 
 /// With a FilterExpression DynamoDB applies Limit before the filter, so a Query page can come
-/// back short or empty while more matches remain: the page is still filled.
+/// back short or empty while more matches remain: the page is still filled, across Queries.
 #[tokio::test]
 async fn a_status_filter_still_fills_the_page_past_short_query_pages() {
     let (store, _, _) = fresh_store().await;
-    let made = created_over_days(&store, 12, 0).await;
-    // Only every fourth payout fails.
-    for p in made.iter().step_by(4) {
-        let sending = p.start_send(now(), GRACE);
-        save(&store, p, &sending).await;
+    // 410 payouts, three of them FAILED, far apart: more than one Query apart.
+    let made = created_over_days(&store, 410, 0).await;
+    for i in [400, 150, 5] {
+        let sending = made[i].start_send(now(), GRACE);
+        save(&store, &made[i], &sending).await;
         let failed = moved(&sending, reported_failed(), now());
         save(&store, &sending, &failed).await;
     }
@@ -916,7 +916,7 @@ async fn a_status_filter_still_fills_the_page_past_short_query_pages() {
     assert!(first.more);
     assert_eq!(
         list_all(&store, filter, 2).await,
-        ["INV-L-08", "INV-L-04", "INV-L-00"]
+        ["INV-L-400", "INV-L-150", "INV-L-005"]
     );
 }
 
@@ -931,7 +931,7 @@ async fn creation_bounds_select_from_inclusive_to_exclusive_across_months() {
     };
     assert_eq!(
         list_all(&store, filter, 10).await,
-        ["INV-L-03", "INV-L-02", "INV-L-01"]
+        ["INV-L-003", "INV-L-002", "INV-L-001"]
     );
 }
 

@@ -76,6 +76,20 @@ impl Walk {
     }
 }
 
+/// Items a Query evaluates at once when `status` filters them: DynamoDB applies Limit before the
+/// filter, so a Limit of the page's size would take one round trip per few items when the
+/// status is rare. Items read past a full page are dropped; the cursor is the last one kept.
+const FILTERED_QUERY_LIMIT: usize = 200;
+
+/// The Limit of the next Query when `missing` payouts are still wanted: one more than that
+/// covers the cursor's own item, read again at the top.
+fn query_limit(request: &ListRequest, missing: usize) -> usize {
+    match request.filter.status {
+        Some(_) => (missing + 1).max(FILTERED_QUERY_LIMIT),
+        None => missing + 1,
+    }
+}
+
 impl DynamoPayoutStore {
     /// Reads `month`'s partition newest first into `page` until it holds `want` payouts or the
     /// month is exhausted.
@@ -106,8 +120,7 @@ impl DynamoPayoutStore {
                 .expression_attribute_values(":low", string_attribute(walk.low.clone()))
                 .expression_attribute_values(":high", string_attribute(walk.high.clone()))
                 .scan_index_forward(false)
-                // One more than needed covers the cursor's own item, read again at the top.
-                .limit(page_limit(want - page.payouts.len() + 1))
+                .limit(page_limit(query_limit(request, want - page.payouts.len())))
                 .set_exclusive_start_key(start.take());
             if let Some(status) = request.filter.status {
                 query = query
