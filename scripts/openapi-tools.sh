@@ -59,6 +59,9 @@ do_validate() {
 do_schemathesis() {
     [[ $# -eq 1 ]] || die "schemathesis needs the stack's URL"
     do_install
+    # Its crash cache (.schemathesis/) goes to the git-ignored run directory, not the caller's.
+    mkdir -p "${REPO_ROOT}/.run/schemathesis"
+    cd "${REPO_ROOT}/.run/schemathesis"
     "${VENV_DIR}/bin/schemathesis" run "${DOCUMENT}" \
         --url "$1" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
