@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let path = root.canonicalize().unwrap_or(root).join("docs/openapi.json");
     let generated = leanx_payouts::api::openapi::document();
     let check = std::env::args().any(|a| a == "--check");
     if check {
