@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (README): `make dev` and `make test`.
-.PHONY: dev test lint sim fmt bench fuzz reliability
+.PHONY: dev test lint sim fmt bench fuzz reliability openapi
 
 dev:  ## Start the whole local stack: DynamoDB, LeanX simulator, the functions on :9000, the reconciler.
 	scripts/dev.sh
@@ -10,6 +10,9 @@ test: ## Run every test (installs and starts what it needs, stops what it starte
 lint: ## Formatting and clippy, as CI runs them.
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+openapi: ## Regenerate docs/openapi.json from the API's types (a test fails when it is stale).
+	cargo run -q -p openapi-gen
 
 sim:  ## Only the LeanX simulator, on 127.0.0.1:4010.
 	cargo run -p leanx-sim --release

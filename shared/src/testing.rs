@@ -10,14 +10,14 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{InvoiceRef, Payout, RecipientVerification};
+use crate::domain::{InvoiceRef, ListPosition, Payout, RecipientVerification};
 use crate::leanx::{
     AcceptedPayout, Balance, BankVerification, CreatePayoutInvoice, LeanxError, PayoutService,
     PayoutTransaction,
 };
 use crate::store::{
-    ClaimOutcome, DuePayouts, PayoutStore, RecipientVerifications, SaveOutcome, StoreError,
-    UndecodableItem, UnmatchedCallback,
+    ClaimOutcome, DuePayouts, ListRequest, ListedPage, PayoutListing, PayoutStore,
+    RecipientVerifications, SaveOutcome, StoreError, UndecodableItem, UnmatchedCallback,
 };
 use crate::usecases::{BankAccountCheck, PayoutProvider, PayoutServiceCatalog, PoolBalance};
 
@@ -163,6 +163,34 @@ impl PayoutStore for InMemoryStore {
         kept.sort_by_key(|c| std::cmp::Reverse(c.received_at));
         kept.truncate(limit);
         Ok(kept)
+    }
+}
+
+#[async_trait]
+impl PayoutListing for InMemoryStore {
+    async fn list(&self, request: &ListRequest) -> Result<ListedPage, StoreError> {
+        let mut matching: Vec<Payout> = self
+            .payouts
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|p| request.filter.admits(p))
+            .filter(|p| {
+                request
+                    .after
+                    .as_ref()
+                    .is_none_or(|after| ListPosition::of(p) < *after)
+            })
+            .cloned()
+            .collect();
+        matching.sort_by_key(|p| std::cmp::Reverse(ListPosition::of(p)));
+        let more = matching.len() > request.limit;
+        matching.truncate(request.limit);
+        Ok(ListedPage {
+            payouts: matching,
+            more,
+            undecodable: self.undecodable.lock().unwrap().clone(),
+        })
     }
 }
 

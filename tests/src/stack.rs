@@ -197,13 +197,12 @@ impl Stack {
     }
 
     pub async fn get(&self, external_ref: &str) -> Answer {
-        let response = self
-            .http
-            .get(self.url(&format!("/payouts/{external_ref}")))
-            .send()
-            .await
-            .expect("front answers");
-        Answer::read(response).await
+        self.get_path(&format!("/payouts/{external_ref}")).await
+    }
+
+    /// `GET /payouts` with `query` (`""` or `"?limit=2&…"`).
+    pub async fn list(&self, query: &str) -> Answer {
+        self.get_path(&format!("/payouts{query}")).await
     }
 
     pub async fn callback_raw(&self, body: impl Into<reqwest::Body>) -> Answer {

@@ -15,13 +15,17 @@ use aws_sdk_dynamodb::operation::get_item::{GetItemInput, GetItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemInput, PutItemOutput};
 use aws_sdk_dynamodb::operation::query::{QueryInput, QueryOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use leanx_payouts::domain::CallbackClaims;
 use leanx_payouts::domain::{
     Decision, ExistingClaim, LeanxTransactionStatus, Payout, PayoutEvent, PayoutRequest, SendState,
     classify_existing, decide,
 };
-use leanx_payouts::store::{ClaimOutcome, PayoutStore, SaveOutcome, StoreError, UnmatchedCallback};
+use leanx_payouts::domain::{ListFilter, ListPosition, PayoutStatus};
+use leanx_payouts::store::{
+    ClaimOutcome, ListRequest, ListedPage, PayoutListing, PayoutStore, SaveOutcome, StoreError,
+    UnmatchedCallback,
+};
 use payouts_e2e::dynamodb::{fresh_store, fresh_store_with, local_config};
 use rust_decimal::Decimal;
 
@@ -820,4 +824,192 @@ async fn an_undecodable_due_item_is_reported_with_its_key_and_the_others_still_c
     assert_eq!(due.payouts, vec![good]);
     assert_eq!(due.undecodable.len(), 1, "{due:?}");
     assert_eq!(due.undecodable[0].key, "PAYOUT#INV-BROKEN");
+}
+
+// ---------------------------------------------------------------- GET /payouts: by_created
+
+/// One page of a listing, as of now.
+async fn list_page(
+    store: &impl PayoutListing,
+    filter: &ListFilter,
+    after: Option<ListPosition>,
+    limit: usize,
+) -> ListedPage {
+    store
+        .list(&ListRequest {
+            filter: filter.clone(),
+            after,
+            limit,
+            now: now(),
+        })
+        .await
+        .expect("list")
+}
+
+/// Every page of a listing, newest first, read through `list` alone.
+async fn list_all(store: &impl PayoutListing, filter: ListFilter, limit: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let ListedPage { payouts, more, .. } = list_page(store, &filter, after.take(), limit).await;
+        assert!(payouts.len() <= limit);
+        seen.extend(payouts.iter().map(|p| p.external_invoice_ref.to_string()));
+        match (more, payouts.last()) {
+            (true, Some(last)) => after = Some(ListPosition::of(last)),
+            _ => return seen,
+        }
+    }
+}
+
+/// Payouts `INV-L-000`, `INV-L-001`, … created `days_apart` days apart, the last one now.
+async fn created_over_days(store: &impl PayoutStore, count: usize, days_apart: i64) -> Vec<Payout> {
+    let mut made = Vec::new();
+    for i in 0..count {
+        let at = now() - Duration::days(days_apart * (count - 1 - i) as i64);
+        let payout = pending(&format!("INV-L-{i:03}"), "owner", at);
+        create(store, &payout).await;
+        made.push(payout);
+    }
+    made
+}
+
+#[tokio::test]
+async fn listing_walks_the_months_newest_first_with_queries_only() {
+    let meter = Meter::default();
+    let (store, _, _) =
+        fresh_store_with(local_config().await.interceptor(meter.clone()).build()).await;
+    // Nine payouts 20 days apart: spread over five or six month partitions.
+    created_over_days(&store, 9, 20).await;
+    meter.reset();
+
+    let seen = list_all(&store, ListFilter::default(), 2).await;
+
+    let expected: Vec<String> = (0..9).rev().map(|i| format!("INV-L-{i:03}")).collect();
+    assert_eq!(seen, expected);
+    let (requests, _) = meter.take();
+    assert!(!requests.is_empty());
+    assert!(
+        requests.iter().all(|t| t.ends_with(".Query")),
+        "listing made other requests than Query: {requests:?}"
+    );
+}
+
+/// With a FilterExpression DynamoDB applies Limit before the filter, so a Query page can come
+/// back short or empty while more matches remain: the page is still filled, across Queries.
+#[tokio::test]
+async fn a_status_filter_still_fills_the_page_past_short_query_pages() {
+    let (store, _, _) = fresh_store().await;
+    // 410 payouts, three of them FAILED, far apart: more than one Query apart.
+    let made = created_over_days(&store, 410, 0).await;
+    for i in [400, 150, 5] {
+        let sending = made[i].start_send(now(), GRACE);
+        save(&store, &made[i], &sending).await;
+        let failed = moved(&sending, reported_failed(), now());
+        save(&store, &sending, &failed).await;
+    }
+    let filter = ListFilter {
+        status: Some(PayoutStatus::Failed),
+        ..ListFilter::default()
+    };
+    let first = list_page(&store, &filter, None, 2).await;
+    assert_eq!(first.payouts.len(), 2);
+    assert!(first.more);
+    assert_eq!(
+        list_all(&store, filter, 2).await,
+        ["INV-L-400", "INV-L-150", "INV-L-005"]
+    );
+}
+
+#[tokio::test]
+async fn creation_bounds_select_from_inclusive_to_exclusive_across_months() {
+    let (store, _, _) = fresh_store().await;
+    let made = created_over_days(&store, 6, 25).await;
+    let filter = ListFilter {
+        status: None,
+        created_from: Some(made[1].created_at),
+        created_to: Some(made[4].created_at),
+    };
+    assert_eq!(
+        list_all(&store, filter, 10).await,
+        ["INV-L-003", "INV-L-002", "INV-L-001"]
+    );
+}
+
+/// An item written before `by_created` existed (no listing attributes) is not listed; its next
+/// write, which rewrites the whole item, puts it on the index.
+#[tokio::test]
+async fn a_payout_stored_before_the_index_joins_it_on_its_next_write() {
+    let (store, client, table) = fresh_store().await;
+    let at = now();
+    let old = pending("INV-OLD", "owner", at);
+    create(&store, &old).await;
+    client
+        .update_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S("PAYOUT#INV-OLD".into()))
+        .key("sk", AttributeValue::S("PAYOUT".into()))
+        .update_expression("REMOVE list_pk, list_sk")
+        .send()
+        .await
+        .expect("strip the listing attributes");
+    assert!(list_all(&store, ListFilter::default(), 10).await.is_empty());
+
+    let sending = old.start_send(at, GRACE);
+    save(&store, &old, &sending).await;
+    assert_eq!(
+        list_all(&store, ListFilter::default(), 10).await,
+        ["INV-OLD"]
+    );
+}
+
+#[tokio::test]
+async fn a_listed_item_that_does_not_decode_is_reported_and_the_others_still_come_back() {
+    let (store, client, table) = fresh_store().await;
+    let good = pending("INV-GOOD", "owner", now());
+    create(&store, &good).await;
+    client
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("PAYOUT#INV-BROKEN".into()))
+        .item("sk", AttributeValue::S("PAYOUT".into()))
+        .item(
+            "list_pk",
+            AttributeValue::S(format!("PAYOUT#{}", now().format("%Y-%m"))),
+        )
+        .item(
+            "list_sk",
+            AttributeValue::S("0000-broken#INV-BROKEN".into()),
+        )
+        .send()
+        .await
+        .expect("raw PutItem");
+    let page = list_page(&store, &ListFilter::default(), None, 10).await;
+    assert_eq!(page.payouts, vec![good]);
+    assert_eq!(page.undecodable.len(), 1);
+    assert_eq!(page.undecodable[0].key, "PAYOUT#INV-BROKEN");
+}
+
+/// No payout exists before January 2026 or after tomorrow: bounds far outside cost one Query per
+/// month where a payout can be, not one per month back to the year 336 (found by schemathesis).
+#[tokio::test]
+async fn bounds_far_in_the_past_and_future_query_only_the_months_payouts_can_be_in() {
+    let meter = Meter::default();
+    let (store, _, _) =
+        fresh_store_with(local_config().await.interceptor(meter.clone()).build()).await;
+    let only = pending("INV-ONLY", "owner", now());
+    create(&store, &only).await;
+    meter.reset();
+    let filter = ListFilter {
+        status: None,
+        created_from: Some("0336-04-18T18:08:47Z".parse().unwrap()),
+        created_to: Some("9999-12-31T00:00:00Z".parse().unwrap()),
+    };
+    assert_eq!(list_all(&store, filter, 50).await, ["INV-ONLY"]);
+    let (requests, _) = meter.take();
+    let months_since_2026 = (now().year() - 2026) * 12 + now().month() as i32 + 1;
+    assert!(
+        requests.len() <= months_since_2026 as usize,
+        "{} Queries for {months_since_2026} months",
+        requests.len()
+    );
 }

@@ -4,8 +4,9 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::domain::RecipientVerification;
+use crate::domain::{NameVerdict, RecipientVerification};
 use crate::leanx::{Balance, PayoutService};
 
 /// Money and scores as exact strings with at least two decimals (`26.05`, `393.60`, `1.00`);
@@ -23,7 +24,8 @@ fn millis(at: DateTime<Utc>) -> String {
 }
 
 /// One entry of `GET /payout-services`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = PayoutService)]
 pub struct PayoutServiceView {
     pub payout_service_id: i64,
     pub name: String,
@@ -45,23 +47,31 @@ impl From<&PayoutService> for PayoutServiceView {
 }
 
 /// `GET /payout-services`' body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = PayoutServices)]
 pub struct PayoutServicesView {
     pub payout_services: Vec<PayoutServiceView>,
 }
 
 /// `POST /recipient-verifications`' body. The account number is shown in full, as the
 /// merchant sent it (API.md); logs mask it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = RecipientVerification)]
 pub struct VerificationView {
     pub verification_id: String,
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub payout_service_id: u32,
     pub third_party_account_no: String,
     pub account_holder_name: String,
     pub bank_bic: Option<String>,
+    #[schema(value_type = NameVerdict)]
     pub name_match: &'static str,
+    /// 0.00-1.00.
+    #[schema(pattern = r"^[01]\.[0-9]{2}$", example = "1.00")]
     pub name_score: String,
+    #[schema(format = DateTime)]
     pub verified_at: String,
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }
 
@@ -82,10 +92,15 @@ impl From<&RecipientVerification> for VerificationView {
 }
 
 /// `GET /balance`' body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Balance)]
 pub struct BalanceView {
+    #[schema(value_type = String, pattern = "^MYR$", example = "MYR")]
     pub currency: &'static str,
+    /// An exact decimal string, at least two decimals.
+    #[schema(pattern = r"^-?[0-9]+\.[0-9]{2,}$", example = "26.05")]
     pub transaction_balance: String,
+    #[schema(pattern = r"^-?[0-9]+\.[0-9]{2,}$", example = "393.63")]
     pub prefund_balance: String,
     pub total_transaction_as_of_today: i64,
 }

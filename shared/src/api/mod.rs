@@ -2,40 +2,104 @@
 //! HTTP, in one place (`responses.rs` maps outcomes; this file the resource and the errors).
 
 pub mod merchant;
+pub mod openapi;
 pub mod responses;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::domain::{Attention, Failure, NameMatch, Payout, PayoutStatus, ValidationError};
+use crate::domain::{
+    Attention, Failure, NameMatch, NameVerdict, Payout, PayoutStatus, ValidationError,
+};
 use crate::store::StoreError;
 
 /// API.md's payout resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Payout)]
 pub struct PayoutView {
+    #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,64}$", example = "INV-2026-0001")]
     pub external_invoice_ref: String,
     pub status: PayoutStatus,
+    /// Always exactly two decimals.
+    #[schema(pattern = r"^[0-9]+\.[0-9]{2}$", example = "13.00")]
     pub amount: String,
+    #[schema(value_type = String, pattern = "^MYR$", example = "MYR")]
     pub currency: &'static str,
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub payout_service_id: u32,
     pub recipient_name: String,
     pub third_party_account_no: String,
     pub recipient_reference: String,
+    /// LeanX's invoice number, once LeanX accepted the payout.
     pub invoice_no: Option<String>,
     pub failure: Option<Failure>,
     /// Set when LeanX contradicted the payout's final status: an operator must look.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attention: Option<AttentionView>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
 /// `{ "code": "contradicted_by_leanx", "reported": "SUCCESS", "at": "…" }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Attention)]
 pub struct AttentionView {
     pub code: String,
     pub reported: String,
+    #[schema(format = DateTime)]
     pub at: String,
+}
+
+/// `GET /payouts`: a page of payouts, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PayoutList {
+    pub payouts: Vec<PayoutView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Every error body: `{ "error": { "code", "message", "field"? } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    /// For people; never a secret.
+    pub message: String,
+    /// The field or query parameter at fault, where one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// `recipient_mismatch` only: who holds the account, as LeanX names them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_holder_name: Option<String>,
+    /// `recipient_mismatch` only: how well that name matches `recipient_name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_match: Option<NameVerdict>,
+    /// `recipient_mismatch` only: the match score, 0.00-1.00.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[01]\.[0-9]{2}$")]
+    pub name_score: Option<String>,
+}
+
+/// API.md's error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidRequest,
+    PayloadTooLarge,
+    IdempotencyConflict,
+    RequestInProgress,
+    NotFound,
+    Unauthorized,
+    AccountNotFound,
+    RecipientMismatch,
+    ServiceUnavailable,
 }
 
 impl From<&Attention> for AttentionView {
@@ -123,47 +187,63 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            ApiError::InvalidRequest(_) => "invalid_request",
-            ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::IdempotencyConflict => "idempotency_conflict",
-            ApiError::RequestInProgress { .. } => "request_in_progress",
-            ApiError::NotFound => "not_found",
-            ApiError::Unauthorized => "unauthorized",
-            ApiError::AccountNotFound => "account_not_found",
-            ApiError::RecipientMismatch { .. } => "recipient_mismatch",
+            ApiError::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            ApiError::IdempotencyConflict => ErrorCode::IdempotencyConflict,
+            ApiError::RequestInProgress { .. } => ErrorCode::RequestInProgress,
+            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::Unauthorized => ErrorCode::Unauthorized,
+            ApiError::AccountNotFound => ErrorCode::AccountNotFound,
+            ApiError::RecipientMismatch { .. } => ErrorCode::RecipientMismatch,
             ApiError::Unavailable(_)
             | ApiError::LeanxUnreachable { .. }
-            | ApiError::ProviderUnavailable { .. } => "service_unavailable",
+            | ApiError::ProviderUnavailable { .. } => ErrorCode::ServiceUnavailable,
+        }
+    }
+
+    /// The code as it appears in the body, e.g. `invalid_request`.
+    pub fn code(&self) -> &'static str {
+        match self.error_code() {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::RequestInProgress => "request_in_progress",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::AccountNotFound => "account_not_found",
+            ErrorCode::RecipientMismatch => "recipient_mismatch",
+            ErrorCode::ServiceUnavailable => "service_unavailable",
         }
     }
 
     /// `{ "error": { "code", "message", "field"? } }`. Messages are ours, never a secret.
     /// A `recipient_mismatch` also carries `account_holder_name`, `name_match` and `name_score`.
     pub fn body(&self) -> serde_json::Value {
-        let mut error = serde_json::json!({ "code": self.code(), "message": self.to_string() });
+        let mut detail = ErrorDetail {
+            code: self.error_code(),
+            message: self.to_string(),
+            field: None,
+            account_holder_name: None,
+            name_match: None,
+            name_score: None,
+        };
         match self {
-            ApiError::InvalidRequest(ValidationError {
-                field: Some(field), ..
-            }) => {
-                error["field"] = serde_json::Value::String(field.clone());
-            }
-            ApiError::AccountNotFound => {
-                error["field"] = "third_party_account_no".into();
-            }
+            ApiError::InvalidRequest(ValidationError { field, .. }) => detail.field = field.clone(),
+            ApiError::AccountNotFound => detail.field = Some("third_party_account_no".into()),
             ApiError::RecipientMismatch {
                 account_holder_name,
                 name_match,
             } => {
-                error["field"] = "recipient_name".into();
-                error["account_holder_name"] = account_holder_name.clone().into();
-                error["name_match"] = name_match.verdict.as_str().into();
-                error["name_score"] = merchant::two_decimals(name_match.score).into();
+                detail.field = Some("recipient_name".into());
+                detail.account_holder_name = Some(account_holder_name.clone());
+                detail.name_match = Some(name_match.verdict);
+                detail.name_score = Some(merchant::two_decimals(name_match.score));
             }
             _ => {}
         }
-        serde_json::json!({ "error": error })
+        serde_json::to_value(ErrorBody { error: detail }).unwrap_or_default()
     }
 
     pub fn headers(&self) -> Vec<(&'static str, String)> {
@@ -211,6 +291,18 @@ impl ApiResponse {
             status,
             headers: vec![],
             body: serde_json::to_value(PayoutView::from(payout)).unwrap_or_default(),
+        }
+    }
+
+    pub fn payouts(payouts: &[Payout], next_cursor: Option<String>) -> ApiResponse {
+        let list = PayoutList {
+            payouts: payouts.iter().map(PayoutView::from).collect(),
+            next_cursor,
+        };
+        ApiResponse {
+            status: 200,
+            headers: vec![],
+            body: serde_json::to_value(list).unwrap_or_default(),
         }
     }
 }

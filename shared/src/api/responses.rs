@@ -1,22 +1,47 @@
-//! Each use case's outcome (and error) as the HTTP answer API.md gives for it.
+//! Each use case's outcome (and error) as the HTTP answer API.md gives for it. The
+//! `#[utoipa::path]` on each function is that answer as docs/openapi.json states it
+//! (`super::openapi`): keep the two in step when an outcome changes.
 
 use crate::leanx::Balance;
 use crate::usecases::{
-    BalanceError, CallbackOutcome, CallbackRejected, CreateError, CreateOutcome, ListServicesError,
-    LookupError, LookupOutcome, PayoutServices, VerifyError, VerifyOutcome,
+    BalanceError, CallbackOutcome, CallbackRejected, CreateError, CreateOutcome, ListError,
+    ListServicesError, LookupError, LookupOutcome, PayoutPage, PayoutServices, VerifyError,
+    VerifyOutcome, unknown_payout_service,
 };
 
 use super::merchant::{BalanceView, PayoutServiceView, PayoutServicesView, VerificationView};
 use super::{ApiError, ApiResponse};
+// Named by the `#[utoipa::path]` attributes below.
+#[allow(unused_imports)]
+use super::{ErrorBody, PayoutList, PayoutView};
+use crate::domain::{PayoutRequest, PayoutStatus, ValidationError, VerificationRequest};
 
 /// How long a client is asked to wait after LeanX could not answer a read.
 const RETRY_AFTER_PROVIDER_SECONDS: u64 = 5;
 /// API.md: `GET /payout-services` answers `Cache-Control: max-age=300`.
 pub const PAYOUT_SERVICES_CACHE_CONTROL: &str = "max-age=300";
-use crate::domain::ValidationError;
 use crate::leanx::CallbackError;
 
 /// `POST /payouts`.
+#[utoipa::path(
+    post,
+    path = "/payouts",
+    operation_id = "create_payout",
+    tag = "payouts",
+    request_body(content = PayoutRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "New payout recorded and sent to LeanX: PROCESSING, or FAILED if LeanX refused it, or PENDING if LeanX's answer was lost.", body = PayoutView),
+        (status = 200, description = "The same request again: the current payout.", body = PayoutView,
+            headers(("Idempotent-Replayed" = String, description = "Always `true`."))),
+        (status = 400, description = "`invalid_request`: bad JSON or a field out of bounds (`field` names it).", body = ErrorBody),
+        (status = 409, description = "`idempotency_conflict`: another body was sent under this `external_invoice_ref`; or `request_in_progress`: the first request is still in flight (with `Retry-After`).", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait (with `request_in_progress` only)."))),
+        (status = 413, description = "`payload_too_large`: the body is over 16 KiB.", body = ErrorBody),
+        (status = 422, description = "With `RECIPIENT_VERIFICATION=required`: `recipient_mismatch` (the account holder is someone else: `account_holder_name`, `name_match`, `name_score`), or `account_not_found`; nothing claimed, nothing sent.", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: the store or LeanX could not be reached before anything was sent; retry the same request.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
 pub fn create_payout(result: Result<CreateOutcome, CreateError>) -> Result<ApiResponse, ApiError> {
     match result? {
         CreateOutcome::Created(payout) => Ok(ApiResponse::payout(201, &payout)),
@@ -53,6 +78,18 @@ pub fn create_payout(result: Result<CreateOutcome, CreateError>) -> Result<ApiRe
 }
 
 /// `GET /payout-services`.
+#[utoipa::path(
+    get,
+    path = "/payout-services",
+    operation_id = "list_payout_services",
+    tag = "merchant",
+    responses(
+        (status = 200, description = "The banks and e-wallets that can be paid, sorted by name (cached, at most 10 minutes old).", body = PayoutServicesView,
+            headers(("Cache-Control" = String, description = "`max-age=300`."))),
+        (status = 503, description = "`service_unavailable`: LeanX could not be reached and nothing is cached.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
 pub fn list_payout_services(
     result: Result<PayoutServices, ListServicesError>,
 ) -> Result<ApiResponse, ApiError> {
@@ -68,6 +105,21 @@ pub fn list_payout_services(
 }
 
 /// `POST /recipient-verifications`.
+#[utoipa::path(
+    post,
+    path = "/recipient-verifications",
+    operation_id = "verify_recipient",
+    tag = "merchant",
+    request_body(content = VerificationRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Who holds the account, and how well the name matches; kept 30 days.", body = VerificationView),
+        (status = 400, description = "`invalid_request`: bad JSON, a field out of bounds, or a `payout_service_id` LeanX does not pay (`field` names it).", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 16 KiB.", body = ErrorBody),
+        (status = 422, description = "`account_not_found`: LeanX knows no such account at this payout service.", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: LeanX or the store could not be reached.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
 pub fn verify_recipient(
     result: Result<VerifyOutcome, VerifyError>,
 ) -> Result<ApiResponse, ApiError> {
@@ -78,10 +130,22 @@ pub fn verify_recipient(
             body: serde_json::to_value(VerificationView::from(&verification)).unwrap_or_default(),
         }),
         VerifyOutcome::AccountNotFound => Err(ApiError::AccountNotFound),
+        VerifyOutcome::ServiceNotFound => Err(ApiError::InvalidRequest(unknown_payout_service())),
     }
 }
 
 /// `GET /balance`.
+#[utoipa::path(
+    get,
+    path = "/balance",
+    operation_id = "get_balance",
+    tag = "merchant",
+    responses(
+        (status = 200, description = "The payout pool's balance, money as exact decimal strings.", body = BalanceView),
+        (status = 503, description = "`service_unavailable`: LeanX could not be reached.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
 pub fn get_balance(result: Result<Balance, BalanceError>) -> Result<ApiResponse, ApiError> {
     let balance = result?;
     Ok(ApiResponse {
@@ -125,11 +189,50 @@ impl From<BalanceError> for ApiError {
 }
 
 /// `GET /payouts/{ref}`.
+#[utoipa::path(
+    get,
+    path = "/payouts/{external_invoice_ref}",
+    operation_id = "get_payout",
+    tag = "payouts",
+    params(("external_invoice_ref" = String, Path, description = "The merchant's reference the payout was created with.")),
+    responses(
+        (status = 200, description = "The payout, refreshed from LeanX while it is open.", body = PayoutView),
+        (status = 400, description = "`invalid_request`: not a valid `external_invoice_ref`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no payout with this reference.", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: the store could not be reached.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
 pub fn get_payout(result: Result<LookupOutcome, LookupError>) -> Result<ApiResponse, ApiError> {
     match result? {
         LookupOutcome::Found(payout) => Ok(ApiResponse::payout(200, &payout)),
         LookupOutcome::NotFound => Err(ApiError::NotFound),
     }
+}
+
+/// `GET /payouts`.
+#[utoipa::path(
+    get,
+    path = "/payouts",
+    operation_id = "list_payouts",
+    tag = "payouts",
+    params(
+        ("status" = Option<PayoutStatus>, Query, description = "Only payouts in this status."),
+        ("created_from" = Option<String>, Query, format = DateTime, description = "Only payouts created at or after this instant (RFC 3339; compared to the millisecond)."),
+        ("created_to" = Option<String>, Query, format = DateTime, description = "Only payouts created before this instant (RFC 3339; exclusive; later than `created_from`)."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, 1-100; 50 when absent."),
+        ("cursor" = Option<String>, Query, min_length = 1, max_length = 256, description = "`next_cursor` of the previous page, with the same filters."),
+    ),
+    responses(
+        (status = 200, description = "A page of payouts, newest first.", body = PayoutList),
+        (status = 400, description = "`invalid_request`: a bad, unknown or repeated parameter, or a cursor this service did not issue for these filters (`field` names it).", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: the store could not be reached.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
+pub fn list_payouts(result: Result<PayoutPage, ListError>) -> Result<ApiResponse, ApiError> {
+    let page = result?;
+    Ok(ApiResponse::payouts(&page.payouts, page.next_cursor))
 }
 
 /// `POST /callbacks/leanx`: every verified callback is acknowledged, applied or kept.
@@ -150,6 +253,15 @@ impl From<CreateError> for ApiError {
             CreateError::TooLarge => ApiError::PayloadTooLarge,
             CreateError::Invalid(v) => ApiError::InvalidRequest(v),
             CreateError::Store(s) => ApiError::Unavailable(s),
+        }
+    }
+}
+
+impl From<ListError> for ApiError {
+    fn from(e: ListError) -> Self {
+        match e {
+            ListError::Invalid(v) => ApiError::InvalidRequest(v),
+            ListError::Store(s) => ApiError::Unavailable(s),
         }
     }
 }

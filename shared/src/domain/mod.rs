@@ -6,11 +6,13 @@
 //! - `claim.rs`: what a repeated create amounts to (conflict, in progress, take over, replay).
 //! - `name_match.rs`: how well an account holder's name matches the payee's (Malaysian names).
 //! - `recipient.rs`: the recipient policy: when a payout needs a verified, matching recipient.
+//! - `listing.rs`: GET /payouts: its query, the listing order and the sealed cursor.
 
 pub mod amount;
 pub mod callback_claims;
 pub mod claim;
 pub mod decision;
+pub mod listing;
 pub mod mask;
 pub mod name_match;
 pub mod payout;
@@ -21,6 +23,7 @@ pub use amount::{Amount, AmountError};
 pub use callback_claims::CallbackClaims;
 pub use claim::{ExistingClaim, classify_existing};
 pub use decision::{Decision, LeanxTransactionStatus, PayoutEvent, decide};
+pub use listing::{CursorKey, ListFilter, ListPosition, ListQuery};
 pub use mask::mask_account;
 pub use name_match::{NameMatch, NameVerdict, match_names};
 pub use payout::{

@@ -66,7 +66,7 @@ mod parse;
 use serde::{Deserialize, Serialize};
 
 /// API.md's `name_match`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NameVerdict {
     Exact,

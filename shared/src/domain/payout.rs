@@ -10,7 +10,7 @@ use super::amount::Amount;
 use super::request::{InvoiceRef, PayoutRequest};
 
 /// API.md's statuses. PENDING → PROCESSING → SUCCEEDED | FAILED, or PENDING → a final state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PayoutStatus {
     Pending,
@@ -61,7 +61,7 @@ impl std::fmt::Display for PayoutStatus {
 }
 
 /// Why a payout failed, as clients see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Failure {
     pub code: String,
     pub message: String,

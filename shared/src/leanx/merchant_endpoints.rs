@@ -40,6 +40,9 @@ pub struct PayoutService {
 /// - `AccountNotFound`: a 2000 answer with `data.Success: false`; or a non-2000 answer whose
 ///   `description` and `breakdown_errors`, read together, name the account and say it is not
 ///   found, does not exist or is invalid (`describes_unknown_account` below).
+/// - `ServiceNotFound`: a non-2000 answer saying the `payout_service_id` is invalid or inactive
+///   (`describes_unknown_service` below): the merchant asked about a bank LeanX does not pay,
+///   which is the request's fault, not LeanX being unavailable.
 /// - Anything else is an error: other refusals stay [`LeanxError::Refused`], other shapes
 ///   (`Success: true` without a name, another account's name) are [`LeanxError::Malformed`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +56,7 @@ pub enum BankVerification {
         account_no: String,
     },
     AccountNotFound,
+    ServiceNotFound,
 }
 
 /// `overall-balance`, exact.
@@ -99,6 +103,12 @@ impl LeanxClient {
                 breakdown,
             }) if describes_unknown_account(&format!("{description} {breakdown}"), account_no) => {
                 Ok(BankVerification::AccountNotFound)
+            }
+            Err(CallFailure {
+                error: LeanxError::Refused { description, .. },
+                breakdown,
+            }) if describes_unknown_service(&format!("{description} {breakdown}")) => {
+                Ok(BankVerification::ServiceNotFound)
             }
             Err(failure) => Err(failure.error),
         }
@@ -298,6 +308,25 @@ fn describes_unknown_account(description: &str, account_no: &str) -> bool {
         .iter()
         .any(|w| has(w));
     names_account && says_unknown && !about_merchant
+}
+
+/// Whether a refusal's text says the payout service is invalid, inactive or unknown
+/// (e.g. `INVALID_PAYOUT_SERVICE`), and is not about the merchant's own credentials.
+fn describes_unknown_service(description: &str) -> bool {
+    let words: Vec<String> = description
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase)
+        .collect();
+    let has = |word: &str| words.iter().any(|w| w == word);
+    let text = format!(" {} ", words.join(" "));
+    let names_service = has("SERVICE");
+    let says_unusable =
+        has("INVALID") || has("INACTIVE") || text.contains(" NOT FOUND ") || has("UNKNOWN");
+    let about_merchant = ["MERCHANT", "POOL", "TOKEN", "UUID", "SIGNATURE"]
+        .iter()
+        .any(|w| has(w));
+    names_service && says_unusable && !about_merchant
 }
 
 fn balance_from(data: &RawValue) -> Result<Balance, String> {

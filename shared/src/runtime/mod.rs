@@ -59,6 +59,20 @@ pub fn payout_ref(request: &Request) -> String {
         .into_owned()
 }
 
+/// The query string's `(name, value)` pairs as API Gateway decoded them, every value of a
+/// repeated name included.
+pub fn query_pairs(request: &Request) -> Vec<(String, String)> {
+    request
+        .query_string_parameters_ref()
+        .map(|query| {
+            query
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The request body's bytes, however the event carried them.
 pub fn body_bytes(request: &Request) -> &[u8] {
     request.body().as_ref()

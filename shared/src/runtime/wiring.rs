@@ -12,13 +12,14 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use crate::config::{Config, ConfigError, LeanxUse, load_credentials};
+use crate::domain::CursorKey;
 use crate::leanx::{
     AcceptedPayout, Balance, BankVerification, CreatePayoutInvoice, LeanxClient, LeanxError,
     LeanxSettings, PayoutService, PayoutTransaction, Secret,
 };
 use crate::store::DynamoPayoutStore;
 use crate::usecases::{
-    BankAccountCheck, CreatePayout, GetBalance, ListPayoutServices, LookupPayout,
+    BankAccountCheck, CreatePayout, GetBalance, ListPayoutServices, ListPayouts, LookupPayout,
     PayoutDestination, PayoutProvider, PayoutServiceCatalog, PoolBalance, RecipientCheck,
     Reconciler, TakeCallback, VerifyRecipient,
 };
@@ -71,6 +72,15 @@ impl Clients {
             store: self.store.clone(),
             provider: self.leanx.clone(),
             timings: self.config.timings.clone(),
+        }
+    }
+
+    /// GET /payouts: the store's listing only; cursors sealed under a key derived from the Hash
+    /// Key, so every container (and a redeploy) opens the cursors any other one issued.
+    pub fn list_payouts(&self) -> ListPayouts {
+        ListPayouts {
+            store: self.store.clone(),
+            cursor_key: CursorKey::derive(self.hash_key.expose().as_bytes()),
         }
     }
 

@@ -128,7 +128,7 @@ fn conditional_put<R: std::fmt::Debug>(
 }
 
 /// DynamoDB refuses a Limit of 0 and wants an i32.
-fn page_limit(remaining: usize) -> i32 {
+pub(super) fn page_limit(remaining: usize) -> i32 {
     i32::try_from(remaining).unwrap_or(i32::MAX)
 }
 

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use super::schema::{
-    DUE_AT, DUE_AT_FORMAT, DUE_PK, DUE_PK_OPEN, INVOICE_NO, PAYOUT_PK_PREFIX, PAYOUT_SK, PK, SK,
-    UNMATCHED_PK,
+    DUE_AT, DUE_AT_FORMAT, DUE_PK, DUE_PK_OPEN, INVOICE_NO, LIST_MONTH_FORMAT, LIST_PK,
+    LIST_PK_PREFIX, LIST_SK, PAYOUT_PK_PREFIX, PAYOUT_SK, PK, SK, UNMATCHED_PK,
 };
 use super::{StoreError, UnmatchedCallback};
 use crate::domain::Payout;
@@ -28,6 +28,16 @@ pub(super) fn string_attribute(value: impl Into<String>) -> AttributeValue {
 
 pub(super) fn payout_pk(external_invoice_ref: &str) -> String {
     format!("{PAYOUT_PK_PREFIX}{external_invoice_ref}")
+}
+
+/// `by_created`'s partition for payouts created in `at`'s month: `PAYOUT#2026-11`.
+pub(super) fn list_pk(at: DateTime<Utc>) -> String {
+    format!("{LIST_PK_PREFIX}{}", at.format(LIST_MONTH_FORMAT))
+}
+
+/// `by_created`'s sort key: creation time, then the ref, so that it is unique and time-ordered.
+pub(super) fn list_sk(created_at: DateTime<Utc>, external_invoice_ref: &str) -> String {
+    format!("{}#{external_invoice_ref}", fixed_width_time(created_at))
 }
 
 pub(super) fn payout_key(external_invoice_ref: &str) -> Item {
@@ -54,6 +64,19 @@ pub fn payout_to_item(payout: &Payout) -> Result<Item, StoreError> {
         item.remove(INVOICE_NO);
     }
     item.extend(payout_key(payout.external_invoice_ref.as_str()));
+    // Every write is a whole item, so a payout stored before `by_created` existed joins the
+    // index on its next write.
+    item.insert(
+        LIST_PK.to_owned(),
+        string_attribute(list_pk(payout.created_at)),
+    );
+    item.insert(
+        LIST_SK.to_owned(),
+        string_attribute(list_sk(
+            payout.created_at,
+            payout.external_invoice_ref.as_str(),
+        )),
+    );
     // Only open payouts wait for a check; a final one drops out of the index.
     if let (false, Some(at)) = (payout.status.is_final(), payout.next_check_at) {
         item.insert(DUE_PK.to_owned(), string_attribute(DUE_PK_OPEN));
@@ -71,7 +94,7 @@ pub fn payout_from_item(mut item: Item) -> Result<Payout, StoreError> {
     if !pk.starts_with(PAYOUT_PK_PREFIX) {
         return Err(StoreError::Corrupt(format!("item {pk:?} is not a payout")));
     }
-    for derived in [PK, SK, DUE_PK, DUE_AT] {
+    for derived in [PK, SK, DUE_PK, DUE_AT, LIST_PK, LIST_SK] {
         item.remove(derived);
     }
     from_item(item).map_err(|e| StoreError::Corrupt(format!("{pk}: {e}")))
@@ -156,6 +179,18 @@ mod tests {
         assert_eq!(item.get(DUE_PK), Some(&string_attribute("OPEN")));
         assert!(!item.contains_key(INVOICE_NO));
         assert_eq!(payout_from_item(item).expect("reads back"), p);
+    }
+
+    #[test]
+    fn every_payout_is_on_the_listing_index_under_its_creation_month() {
+        let mut p = payout();
+        p.status = crate::domain::PayoutStatus::Succeeded;
+        let item = payout_to_item(&p).expect("maps");
+        assert_eq!(item.get(LIST_PK), Some(&string_attribute("PAYOUT#2027-01")));
+        assert_eq!(
+            item.get(LIST_SK),
+            Some(&string_attribute("2027-01-15T08:00:00.000Z#INV-1"))
+        );
     }
 
     #[test]

@@ -9,10 +9,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CallbackClaims, InvoiceRef, Payout, RecipientVerification};
+use crate::domain::{
+    CallbackClaims, InvoiceRef, ListFilter, ListPosition, Payout, RecipientVerification,
+};
 
 pub mod dynamo;
 mod items;
+mod listing;
 pub mod schema;
 mod verifications;
 
@@ -62,7 +65,7 @@ pub struct UnmatchedCallback {
     pub claims: CallbackClaims,
 }
 
-/// A stored item on the due index that does not decode as a payout: skipped, never fatal.
+/// A stored item on an index that does not decode as a payout: skipped, never fatal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UndecodableItem {
     /// The item's key (`pk`), to find it with.
@@ -109,6 +112,33 @@ pub trait PayoutStore: Send + Sync {
 
     async fn unmatched_callbacks(&self, limit: usize)
     -> Result<Vec<UnmatchedCallback>, StoreError>;
+}
+
+/// One page of `GET /payouts` to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRequest {
+    pub filter: ListFilter,
+    /// Resume strictly after this payout (the previous page's last).
+    pub after: Option<ListPosition>,
+    pub limit: usize,
+    /// Where a listing with no upper bound starts looking.
+    pub now: DateTime<Utc>,
+}
+
+/// At most `limit` payouts, newest first, and whether any more match after them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListedPage {
+    pub payouts: Vec<Payout>,
+    pub more: bool,
+    /// Items read on the way that do not decode as payouts: skipped, reported.
+    pub undecodable: Vec<UndecodableItem>,
+}
+
+/// Listing payouts, newest first: the one read `list-payouts` makes. Its own port, so that the
+/// function holding it can do nothing else (and its role can only Query the listing index).
+#[async_trait]
+pub trait PayoutListing: Send + Sync {
+    async fn list(&self, request: &ListRequest) -> Result<ListedPage, StoreError>;
 }
 
 /// The recipient verifications of `POST /recipient-verifications`, kept 30 days so that the

@@ -11,6 +11,9 @@
 //! - `by_invoice_no` (KEYS_ONLY, sparse): `invoice_no`, present once LeanX accepted the payout.
 //! - `due_for_check` (ALL, sparse): `due_pk = "OPEN"`, `due_at` = fixed-width next check time;
 //!   present only while the payout is open and has a next check.
+//! - `by_created` (ALL, on every payout): `list_pk = "PAYOUT#<YYYY-MM>"` (the month of
+//!   `created_at`), `list_sk = "<created_at fixed-width>#<external_invoice_ref>"`. GET /payouts
+//!   reads it newest first, month by month (see [`LIST_PK_PREFIX`]).
 //! - unmatched callback: `pk = "UNMATCHED"`, `sk = "<received_at fixed-width>#<id>"`.
 //! - recipient verification: `pk = "VERIFICATION#<payout_service_id>#<account>"`, `sk = "LATEST"`
 //!   (the account's latest, one GetItem away) and `sk = "RV#<verification_id>"` (each one made).
@@ -42,8 +45,25 @@ pub const DUE_PK: &str = "due_pk";
 /// Range key of [`DUE_FOR_CHECK`]: the next check time, fixed-width (see [`DUE_AT_FORMAT`]).
 pub const DUE_AT: &str = "due_at";
 
+/// Hash key of [`BY_CREATED`]: [`LIST_PK_PREFIX`] + the month of `created_at`.
+pub const LIST_PK: &str = "list_pk";
+/// Range key of [`BY_CREATED`]: fixed-width `created_at`, `#`, the ref (unique, time-ordered).
+pub const LIST_SK: &str = "list_sk";
+
 pub const BY_INVOICE_NO: &str = "by_invoice_no";
 pub const DUE_FOR_CHECK: &str = "due_for_check";
+pub const BY_CREATED: &str = "by_created";
+
+/// `list_pk` is sharded by creation month (`PAYOUT#2026-11`), not one constant: a merchant
+/// paying thousands a day would otherwise write every payout (each ~4 times) into one index
+/// partition forever. A month is also the usual question ("the month's payouts"), answered from
+/// one partition; an open range walks the months newest first, one Query each.
+pub const LIST_PK_PREFIX: &str = "PAYOUT#";
+/// `list_pk`'s month, as chrono formats it.
+pub const LIST_MONTH_FORMAT: &str = "%Y-%m";
+/// The oldest month a listing with no `created_from` walks back to: no payout of this service
+/// was created before it (the service's first release).
+pub const FIRST_LISTED_MONTH: (i32, u32) = (2026, 1);
 
 /// The one value of `due_pk`: every open payout with a next check shares it, so one Query reads
 /// them in due order. (Fine at this service's volume; shard the value if it ever is not.)
@@ -146,6 +166,14 @@ pub const TABLE: TableDef = TableDef {
             name: DUE_AT,
             attr_type: AttrType::S,
         },
+        AttributeDef {
+            name: LIST_PK,
+            attr_type: AttrType::S,
+        },
+        AttributeDef {
+            name: LIST_SK,
+            attr_type: AttrType::S,
+        },
     ],
     key: KeyDef {
         hash: PK,
@@ -168,6 +196,15 @@ pub const TABLE: TableDef = TableDef {
                 range: Some(DUE_AT),
             },
             // The reconciler reads whole payouts straight from the index.
+            projection: Projection::All,
+        },
+        GsiDef {
+            name: BY_CREATED,
+            key: KeyDef {
+                hash: LIST_PK,
+                range: Some(LIST_SK),
+            },
+            // GET /payouts answers whole payout resources from the index: no GetItem per row.
             projection: Projection::All,
         },
     ],
@@ -432,7 +469,7 @@ mod tests {
             json!({ "AttributeName": "sk", "KeyType": "RANGE" })
         );
         let gsis = d["GlobalSecondaryIndexes"].as_array().map(Vec::len);
-        assert_eq!(gsis, Some(2));
+        assert_eq!(gsis, Some(3));
         assert_eq!(
             d["GlobalSecondaryIndexes"][0]["Projection"]["ProjectionType"],
             "KEYS_ONLY"

@@ -18,7 +18,9 @@ use crate::store::{ClaimOutcome, PayoutStore, RecipientVerifications, SaveOutcom
 
 use super::apply_event::{Evidence, apply_event};
 use super::provider::{BankAccountCheck, PayoutProvider};
-use super::verify_recipient::{AccountCheckError, VerifyOutcome, verify_account};
+use super::verify_recipient::{
+    AccountCheckError, VerifyOutcome, unknown_payout_service, verify_account,
+};
 
 /// Where LeanX is told to pay from and to call back: configuration, never client input.
 #[derive(Debug, Clone)]
@@ -144,6 +146,9 @@ impl CreatePayout {
                 }
                 Ok(VerifyOutcome::AccountNotFound) => {
                     return Ok(Some(CreateOutcome::AccountNotFound));
+                }
+                Ok(VerifyOutcome::ServiceNotFound) => {
+                    return Err(CreateError::Invalid(unknown_payout_service()));
                 }
                 Err(AccountCheckError::Provider(_)) => {
                     return Ok(Some(CreateOutcome::RecipientUnverified {

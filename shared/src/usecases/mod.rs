@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `apply_event.rs` | the only path by which a status changes: decide, write conditionally, on a lost race re-decide only if the evidence still holds |
 //! | `create.rs` | `POST /payouts`: recipient policy, claim, recovery point, the one send, the answer |
+//! | `list.rs` | `GET /payouts`: a page newest first, a cursor sealed to its filters |
 //! | `lookup.rs` | `GET /payouts/{ref}`: stored state, refreshed from LeanX while open |
 //! | `callback.rs` | `POST /callbacks/leanx`: verify, bind to the payout, apply or keep unmatched |
 //! | `reconcile.rs` | the reconciler: settle open payouts from LeanX's word, verdict "not received" |
@@ -17,6 +18,7 @@ pub mod apply_event;
 pub mod balance;
 pub mod callback;
 pub mod create;
+pub mod list;
 pub mod lookup;
 pub mod payout_services;
 pub mod provider;
@@ -29,8 +31,9 @@ pub use callback::{
     CallbackOutcome, CallbackRejected, ReplayOutcome, TakeCallback, replay_kept_callback,
 };
 pub use create::{CreateError, CreateOutcome, CreatePayout, PayoutDestination, RecipientCheck};
+pub use list::{ListError, ListPayouts, PayoutPage};
 pub use lookup::{LookupError, LookupOutcome, LookupPayout};
 pub use payout_services::{ListPayoutServices, ListServicesError, PayoutServices};
 pub use provider::{BankAccountCheck, PayoutProvider, PayoutServiceCatalog, PoolBalance};
 pub use reconcile::{ReconcileError, ReconcileReport, Reconciler};
-pub use verify_recipient::{VerifyError, VerifyOutcome, VerifyRecipient};
+pub use verify_recipient::{VerifyError, VerifyOutcome, VerifyRecipient, unknown_payout_service};

@@ -29,6 +29,17 @@ pub enum VerifyOutcome {
     Verified(RecipientVerification),
     /// LeanX does not know the account at that bank; nothing is kept.
     AccountNotFound,
+    /// LeanX pays no (active) payout service with that id; nothing is kept.
+    ServiceNotFound,
+}
+
+/// The refusal of a `payout_service_id` LeanX does not (or no longer) pay: the request's
+/// fault, named by its field, never "LeanX unavailable".
+pub fn unknown_payout_service() -> ValidationError {
+    ValidationError::field(
+        "payout_service_id",
+        "LeanX pays no active payout service with this payout_service_id (see GET /payout-services)",
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +137,10 @@ pub(crate) async fn verify_account(
         Ok(BankVerification::AccountNotFound) => {
             info!(payout_service_id, account = %masked, "LeanX does not know the account");
             Ok(VerifyOutcome::AccountNotFound)
+        }
+        Ok(BankVerification::ServiceNotFound) => {
+            info!(payout_service_id, "LeanX does not pay this payout service");
+            Ok(VerifyOutcome::ServiceNotFound)
         }
         Err(error) => {
             warn!(payout_service_id, account = %masked, error = %error, "account verification failed");

@@ -69,6 +69,7 @@ async fn run() -> BenchResult<()> {
         Op::Create,
         Op::Callback,
         Op::Get,
+        Op::List,
         Op::Reconcile,
         Op::Services,
         Op::Verify,

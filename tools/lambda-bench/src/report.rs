@@ -236,6 +236,7 @@ pub fn render(
                 BASELINE => Op::Hello,
                 "create-payout" => Op::Create,
                 "get-payout" => Op::Get,
+                "list-payouts" => Op::List,
                 "leanx-callback" => Op::Callback,
                 "list-payout-services" => Op::Services,
                 "verify-recipient" => Op::Verify,

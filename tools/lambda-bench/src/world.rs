@@ -63,6 +63,7 @@ pub enum Op {
     Create,
     Callback,
     Get,
+    List,
     Reconcile,
     Services,
     Verify,
@@ -71,9 +72,10 @@ pub enum Op {
 
 impl Op {
     /// The functions' operations, in the report's column order.
-    pub const MEASURED: [Op; 7] = [
+    pub const MEASURED: [Op; 8] = [
         Op::Create,
         Op::Get,
+        Op::List,
         Op::Callback,
         Op::Reconcile,
         Op::Services,
@@ -86,6 +88,7 @@ impl Op {
             Op::Hello => BASELINE,
             Op::Create => "create-payout",
             Op::Get => "get-payout",
+            Op::List => "list-payouts",
             Op::Callback => "leanx-callback",
             Op::Reconcile => "reconcile-payouts",
             Op::Services => "list-payout-services",
@@ -99,6 +102,7 @@ impl Op {
             Op::Hello => "GET /hello (fixed JSON)",
             Op::Create => "POST /payouts (new ref, LeanX accepts)",
             Op::Get => "GET /payouts/{ref} of a SUCCEEDED payout",
+            Op::List => "GET /payouts?limit=20 (a page of the payouts made, newest first)",
             Op::Callback => "POST /callbacks/leanx (PROCESSING -> SUCCEEDED)",
             Op::Reconcile => "scheduled tick, nothing due",
             Op::Services => "GET /payout-services (LeanX asked once per container, then cached)",
@@ -279,6 +283,15 @@ impl World {
                     .await?;
                 expect(
                     status == 200 && body["status"] == "SUCCEEDED",
+                    op,
+                    status,
+                    &body,
+                )
+            }
+            Op::List => {
+                let (status, body) = self.send(self.http.get(url("/payouts?limit=20"))).await?;
+                expect(
+                    status == 200 && body["payouts"].as_array().is_some_and(|p| !p.is_empty()),
                     op,
                     status,
                     &body,

@@ -149,6 +149,28 @@ fn other_refusals_are_not_an_unknown_account() {
 }
 
 #[test]
+fn refusals_of_the_payout_service_are_recognised_and_no_others() {
+    for description in [
+        "INVALID_PAYOUT_SERVICE",
+        "INVALID_PAYOUT_SERVICE payout service 31 is INACTIVE",
+        "Payout service not found",
+    ] {
+        assert!(describes_unknown_service(description), "{description}");
+    }
+    for description in [
+        "FAILED",
+        "INVALID_TOKEN",
+        "ACCOUNT_NOT_FOUND",
+        "Requested endpoint is forbidden",
+        "SERVICE UNAVAILABLE",
+        "INVALID_UUID service",
+        "",
+    ] {
+        assert!(!describes_unknown_service(description), "{description}");
+    }
+}
+
+#[test]
 fn balances_are_read_exactly() {
     let data = raw(
         r#"{"transaction_balance":{"value":0.10,"currency":"MYR"},"prefund_balance":99999999.99,"total_transaction_as_of_today":7}"#,

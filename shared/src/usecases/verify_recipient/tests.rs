@@ -85,6 +85,17 @@ async fn an_unknown_account_keeps_nothing() {
 }
 
 #[tokio::test]
+async fn a_payout_service_leanx_does_not_pay_keeps_nothing() {
+    let (leanx, kept, verify) = world();
+    leanx.answer_verification(Ok(BankVerification::ServiceNotFound));
+    assert_eq!(
+        verify.run(BODY, t0()).await.unwrap(),
+        VerifyOutcome::ServiceNotFound
+    );
+    assert!(kept.saved().is_empty());
+}
+
+#[tokio::test]
 async fn leanx_unreachable_or_unreadable_is_a_provider_error_and_keeps_nothing() {
     for answer in [
         LeanxError::NotSent("connection refused".into()),

@@ -1,0 +1,21 @@
+//! GET /payouts: a page of payouts, newest first, from the listing index (no LeanX call).
+
+use lambda_http::{Error, Request, service_fn};
+use leanx_payouts::api::responses;
+use leanx_payouts::config::LeanxUse;
+use leanx_payouts::runtime::{clients_from_env, init_tracing, query_pairs, to_response};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let list = &clients_from_env(LeanxUse::TracksPayouts)
+        .await
+        .list_payouts();
+    lambda_http::run(service_fn(move |request: Request| async move {
+        let pairs = query_pairs(&request);
+        let parameters = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let outcome = list.run(parameters, chrono::Utc::now()).await;
+        Ok::<_, Error>(to_response(responses::list_payouts(outcome)))
+    }))
+    .await
+}
