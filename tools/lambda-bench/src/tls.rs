@@ -20,8 +20,18 @@ use crate::BenchResult;
 /// every terminator presents.
 pub struct LocalCa {
     pub ca_file: PathBuf,
+    /// The system's bundle plus the authority, for `SSL_CERT_FILE`: binaries that read the
+    /// system's store instead (those before issue 15, for a comparison) then trust it too, and
+    /// still read and parse as many certificates as in AWS.
+    pub system_bundle_file: PathBuf,
     server: Arc<rustls::ServerConfig>,
 }
+
+/// The system's bundle where Debian/Ubuntu and Amazon Linux keep it.
+const SYSTEM_BUNDLES: [&str; 2] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+];
 
 impl LocalCa {
     pub fn new() -> BenchResult<LocalCa> {
@@ -44,6 +54,13 @@ impl LocalCa {
             uuid::Uuid::new_v4().simple()
         ));
         std::fs::write(&ca_file, ca.pem()).map_err(|e| format!("{}: {e}", ca_file.display()))?;
+        let system = SYSTEM_BUNDLES
+            .iter()
+            .find_map(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default();
+        let system_bundle_file = ca_file.with_extension("bundle.pem");
+        std::fs::write(&system_bundle_file, format!("{system}\n{}", ca.pem()))
+            .map_err(|e| format!("{}: {e}", system_bundle_file.display()))?;
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         // No ALPN offered: the functions speak HTTP/1.1 to moto and the simulator, as over plain
@@ -56,6 +73,7 @@ impl LocalCa {
             .map_err(|e| format!("terminator certificate: {e}"))?;
         Ok(LocalCa {
             ca_file,
+            system_bundle_file,
             server: Arc::new(server),
         })
     }
@@ -98,6 +116,7 @@ impl LocalCa {
 impl Drop for LocalCa {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.ca_file);
+        let _ = std::fs::remove_file(&self.system_bundle_file);
     }
 }
 

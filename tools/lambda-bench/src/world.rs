@@ -176,6 +176,12 @@ impl World {
                 leanx_payouts::runtime::https::EXTRA_ROOT_CA_FILE.to_owned(),
                 ca.ca_file.display().to_string(),
             ));
+            // Read only by binaries that load the system's store (none since issue 15): lets
+            // the bench compare them (`--bin-dir`) over TLS at the system store's full cost.
+            vars.push((
+                "SSL_CERT_FILE".to_owned(),
+                ca.system_bundle_file.display().to_string(),
+            ));
         }
         vars
     }
