@@ -130,7 +130,11 @@ impl HttpClient for SdkHttpClient {
         if let Some(connector) = cached(&list) {
             return connector;
         }
-        let mut builder = self.tls.reqwest_builder();
+        // As the SDK's own client: no redirect followed, proxies from the environment.
+        let mut builder = self
+            .tls
+            .reqwest_builder()
+            .redirect(reqwest::redirect::Policy::none());
         if let Some(timeout) = key.0 {
             builder = builder.connect_timeout(timeout);
         }
