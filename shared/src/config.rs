@@ -231,6 +231,8 @@ pub async fn load_credentials(
 ) -> Result<LeanxCredentials, ConfigError> {
     match (&config.secret_arn, aws) {
         (Some(arn), Some(aws)) => {
+            // Used once, at start, then dropped with this call: the secret is kept, not the
+            // client (its HTTP connection pool is the process's one, which DynamoDB reuses).
             let client = aws_sdk_secretsmanager::Client::new(aws);
             let secret = client
                 .get_secret_value()

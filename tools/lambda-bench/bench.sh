@@ -7,6 +7,7 @@
 #   make bench                         # everything
 #   BENCH_ZIP=0 make bench             # skip the arm64 packaging (sizes from an earlier build)
 #   BENCH_ARGS="--runs 3 --warm 300" make bench
+#   BENCH_TLS_RUN=0 make bench         # skip the second run, with TLS on the DynamoDB and LeanX legs
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -37,3 +38,11 @@ fi
 # metadata service not disabled).
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
 scripts/with-local-dynamodb.sh target/release/lambda-bench --out docs/benchmarks.md --command "make bench" ${BENCH_ARGS:-}
+if [ "${BENCH_TLS_RUN:-1}" = 1 ]; then
+  # The same functions with HTTPS to DynamoDB and LeanX (loopback terminators, a certificate
+  # authority made at run time): its own section of docs/benchmarks.md. No burst: the plain run
+  # measured the throughput.
+  echo "bench: second run, TLS on the DynamoDB and LeanX legs (--tls)" >&2
+  # shellcheck disable=SC2086
+  scripts/with-local-dynamodb.sh target/release/lambda-bench --out docs/benchmarks.md --command "make bench (second run: --tls --burst 0)" --tls --burst 0 ${BENCH_ARGS:-}
+fi

@@ -235,15 +235,33 @@ pub struct LeanxClient {
 impl LeanxClient {
     /// Refuses a base URL that would send the auth token in clear text
     /// ([`LeanxError::InvalidBaseUrl`]). Redirects are never followed: one would re-post a
-    /// payout and the auth token to wherever it points.
+    /// payout and the auth token to wherever it points. TLS as reqwest sets it up by default
+    /// (the platform's verifier): for tools and tests; the functions use [`LeanxClient::with_tls`].
     pub fn new(settings: LeanxSettings) -> Result<LeanxClient, LeanxError> {
+        LeanxClient::build(settings, reqwest::Client::builder())
+    }
+
+    /// As [`LeanxClient::new`], over a TLS configuration the process already holds (the one the
+    /// AWS SDK's requests use too), so that no trust store is loaded for LeanX.
+    pub fn with_tls(
+        settings: LeanxSettings,
+        tls: &rustls::ClientConfig,
+    ) -> Result<LeanxClient, LeanxError> {
+        let builder = reqwest::Client::builder().tls_backend_preconfigured(tls.clone());
+        LeanxClient::build(settings, builder)
+    }
+
+    fn build(
+        settings: LeanxSettings,
+        builder: reqwest::ClientBuilder,
+    ) -> Result<LeanxClient, LeanxError> {
         check_base_url(&settings.base_url)?;
         let mut auth_token = HeaderValue::from_str(settings.credentials.auth_token.expose())
             .map_err(|_| {
                 LeanxError::NotSent("the auth token is not a valid HTTP header value".into())
             })?;
         auth_token.set_sensitive(true);
-        let http = reqwest::Client::builder()
+        let http = builder
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .redirect(redirect::Policy::none())

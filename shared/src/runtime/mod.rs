@@ -5,6 +5,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::api::{ApiError, ApiResponse};
 
+pub mod https;
 pub mod wiring;
 
 pub use wiring::{Clients, clients_from_env};

@@ -5,12 +5,8 @@
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
-use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
+use super::https::{SdkHttpClient, Tls};
 use crate::config::{Config, ConfigError, LeanxUse, load_credentials};
 use crate::domain::CursorKey;
 use crate::leanx::{
@@ -118,16 +114,22 @@ pub async fn clients_from_env(leanx_use: LeanxUse) -> Clients {
 async fn try_clients_from_env(leanx_use: LeanxUse) -> Result<Clients, ConfigError> {
     let env = |name: &str| std::env::var(name).ok();
     let config = Config::from_env(env, leanx_use)?;
+    // One TLS configuration for the process, made on the first HTTPS request and shared by the
+    // SDK's clients and the LeanX client.
+    let tls = Arc::new(Tls::from_env(env)?);
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(ConnectorBuiltOnFirstRequest(sdk_https_client()));
+        .http_client(SdkHttpClient::new(tls.clone()));
     if env("AWS_ACCESS_KEY_ID").is_some() && env("AWS_SECRET_ACCESS_KEY").is_some() {
         // Lambda always puts the function's credentials in the environment, where the default
         // chain would find them first anyway. Naming that provider skips building the rest of
-        // the chain, whose web-identity provider makes an STS client at once, and with it the
-        // TLS set-up (the system's root certificates, read and parsed).
+        // the chain, whose web-identity provider makes an STS client at once.
         loader = loader.credentials_provider(
             aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
         );
+    }
+    if let Some(region) = env("AWS_REGION").filter(|r| !r.is_empty()) {
+        // Lambda sets it; naming it skips the default region chain (and its IMDS provider).
+        loader = loader.region(aws_config::Region::new(region));
     }
     let aws = loader.load().await;
     let credentials = load_credentials(&config, env, Some(&aws)).await?;
@@ -151,67 +153,27 @@ async fn try_clients_from_env(leanx_use: LeanxUse) -> Result<Clients, ConfigErro
         store: Arc::new(store),
         leanx: Arc::new(LeanxOnFirstUse {
             settings,
+            tls,
             client: OnceLock::new(),
         }),
         hash_key: credentials.hash_key,
     })
 }
 
-/// What the SDK builds as its default HTTPS client (hyper 1, rustls with AWS-LC, the system's
-/// root certificates, proxy settings from the environment).
-fn sdk_https_client() -> SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig};
-    Builder::new().build_with_connector_fn(|settings, components| {
-        let mut connector =
-            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
-}
-
-/// The SDK's default HTTPS client, with its connector (TLS configuration and the system's root
-/// certificates, read and parsed) made on the first request instead of when a service client is
-/// built: that set-up was most of a function's init. Made once per container and cached by the
-/// SDK per connector settings, so the DynamoDB and Secrets Manager clients share it.
-#[derive(Debug)]
-struct ConnectorBuiltOnFirstRequest(SharedHttpClient);
-
-impl HttpClient for ConnectorBuiltOnFirstRequest {
-    fn http_connector(
-        &self,
-        settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        self.0.http_connector(settings, components)
-    }
-
-    // `validate_base_client_config` keeps its default (nothing): the wrapped client's own
-    // builds a connector there, eagerly.
-
-    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
-        self.0.connector_metadata()
-    }
-}
-
-/// The LeanX client, built on its first use. Its HTTP stack (TLS configuration, root
-/// certificates) is the costliest part of a cold start after the AWS SDK's, and only
+/// The LeanX client, built on its first use over the process's TLS configuration. Only
 /// `create-payout` calls LeanX on its usual path: `get-payout` and `reconcile-payouts` only for
 /// open payouts, `leanx-callback` only to confirm a callback for a payout whose answer was
 /// lost. Built once per container; later calls only read it.
 pub struct LeanxOnFirstUse {
     settings: LeanxSettings,
+    tls: Arc<Tls>,
     client: OnceLock<Result<LeanxClient, LeanxError>>,
 }
 
 impl LeanxOnFirstUse {
     fn client(&self) -> Result<&LeanxClient, LeanxError> {
         self.client
-            .get_or_init(|| LeanxClient::new(self.settings.clone()))
+            .get_or_init(|| LeanxClient::with_tls(self.settings.clone(), &self.tls.config()))
             .as_ref()
             .map_err(Clone::clone)
     }

@@ -38,6 +38,11 @@ pub struct Args {
     /// Only start each binary `runs` times and report init (quick lever experiments).
     #[arg(long, env = "BENCH_INIT_ONLY")]
     pub init_only: bool,
+    /// HTTPS on the DynamoDB and LeanX legs: loopback TLS terminators with a certificate
+    /// authority made at run time, trusted by the functions through PAYOUTS_EXTRA_ROOT_CA_FILE.
+    /// The report goes into its own section of --out.
+    #[arg(long, env = "BENCH_TLS")]
+    pub tls: bool,
     /// The local DynamoDB (`scripts/with-local-dynamodb.sh` sets it).
     #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
     pub dynamodb_endpoint: String,

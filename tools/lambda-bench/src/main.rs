@@ -10,7 +10,8 @@
 //! - `args`: the command line;
 //! - `world`: the local services, the functions under the emulator, and the operations;
 //! - `measure`: process starts, invocations, CPU, memory and request counts, and the burst;
-//! - `report`: the table and `docs/benchmarks.md`.
+//! - `report`: the table and `docs/benchmarks.md`;
+//! - `tls`: `--tls`, the loopback TLS terminators and their certificate authority.
 
 mod args;
 mod measure;
@@ -18,6 +19,7 @@ mod procfs;
 mod proxy;
 mod report;
 mod stats;
+mod tls;
 mod world;
 
 use std::collections::BTreeMap;
@@ -53,8 +55,8 @@ async fn run() -> BenchResult<()> {
     println!(
         "lambda-bench: table {} via counting proxy {}, simulator {}; {} runs x {} warm calls",
         world.table,
-        world.proxy.url(),
-        world.sim.base_url(),
+        world.dynamodb_url(),
+        world.leanx_url(),
         args.runs,
         args.warm_per_run()
     );
@@ -91,7 +93,7 @@ async fn run() -> BenchResult<()> {
     let report = report::render(&args, &results, burst.as_ref(), started.elapsed());
     println!("\n{report}");
     if let Some(out) = &args.out {
-        report::write_report(out, &report)?;
+        report::write_report(out, &report, args.tls)?;
         println!("lambda-bench: wrote {}", out.display());
     }
     Ok(())

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use crate::BenchResult;
 use crate::args::Args;
 use crate::proxy::{CountingProxy, Counts};
+use crate::tls::{LocalCa, Terminator};
 
 /// The baseline binary: a hello-world `lambda_http` function.
 pub const BASELINE: &str = "hello-baseline";
@@ -33,6 +34,8 @@ pub struct World {
     pub table: String,
     pub http: reqwest::Client,
     stack: StackDescription,
+    /// `--tls`: the authority and the terminators in front of the proxy and the simulator.
+    tls: Option<(LocalCa, Terminator, Terminator)>,
 }
 
 /// What the operations pass along: payouts created (ref, invoice_no), payouts made final.
@@ -147,7 +150,16 @@ impl World {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| e.to_string())?;
+        let tls = if args.tls {
+            let ca = LocalCa::new()?;
+            let dynamodb = ca.terminate(&proxy.url()).await?;
+            let leanx = ca.terminate(&sim.base_url()).await?;
+            Some((ca, dynamodb, leanx))
+        } else {
+            None
+        };
         Ok(World {
+            tls,
             sim,
             sim_config,
             proxy,
@@ -163,12 +175,12 @@ impl World {
     /// each function's own timing defaults.
     fn env(&self, callback_url: String) -> Vec<(String, String)> {
         let cfg = &self.sim_config;
-        StackEnv {
+        let mut vars = StackEnv {
             table: self.table.clone(),
-            dynamodb_endpoint: self.proxy.url(),
+            dynamodb_endpoint: self.dynamodb_url(),
             aws: AwsAccess::AsInLambda,
             leanx: LeanxAccess {
-                base_url: self.sim.base_url(),
+                base_url: self.leanx_url(),
                 auth_token: cfg.auth_token.clone(),
                 hash_key: cfg.hash_key.clone(),
                 virtual_pool_reference: cfg.virtual_pool_reference.clone(),
@@ -178,7 +190,36 @@ impl World {
             timing: Timing::default(),
             rust_log: "info".into(),
         }
-        .vars()
+        .vars();
+        if let Some((ca, _, _)) = &self.tls {
+            vars.push((
+                leanx_payouts::runtime::https::EXTRA_ROOT_CA_FILE.to_owned(),
+                ca.ca_file.display().to_string(),
+            ));
+            // Read only by binaries that load the system's store (none since issue 15): lets
+            // the bench compare them (`--bin-dir`) over TLS at the system store's full cost.
+            vars.push((
+                "SSL_CERT_FILE".to_owned(),
+                ca.system_bundle_file.display().to_string(),
+            ));
+        }
+        vars
+    }
+
+    /// Where the functions reach DynamoDB: the counting proxy, or its TLS terminator.
+    pub fn dynamodb_url(&self) -> String {
+        match &self.tls {
+            Some((_, dynamodb, _)) => dynamodb.url(),
+            None => self.proxy.url(),
+        }
+    }
+
+    /// Where the functions reach LeanX: the simulator, or its TLS terminator.
+    pub fn leanx_url(&self) -> String {
+        match &self.tls {
+            Some((_, _, leanx)) => leanx.url(),
+            None => self.sim.base_url(),
+        }
     }
 
     /// One function (or the baseline) under its own emulator, with the stack's routes to it.
