@@ -284,29 +284,25 @@ async fn a_refusal_naming_the_account_is_account_not_found() {
 }
 
 #[tokio::test]
-async fn verification_with_an_unknown_service_is_a_refusal_not_an_unknown_account() {
+async fn verification_with_an_unknown_service_is_service_not_found_not_an_unknown_account() {
+    // LeanX refuses it (4569 INVALID_PAYOUT_SERVICE): the bank asked about, not the account.
     let sim = sim().await;
-    let error = client(&sim)
+    let verification = client(&sim)
         .check_verification_bank(999, "8011408168")
         .await
-        .unwrap_err();
-    assert!(
-        matches!(&error, LeanxError::Refused { response_code, .. } if response_code == "4569"),
-        "{error:?}"
-    );
+        .unwrap();
+    assert_eq!(verification, BankVerification::ServiceNotFound);
 }
 
 #[tokio::test]
-async fn verification_with_an_inactive_service_is_a_refusal_not_an_unknown_account() {
+async fn verification_with_an_inactive_service_is_service_not_found_not_an_unknown_account() {
+    // LeanX refuses it (4569 INVALID_PAYOUT_SERVICE): the bank asked about, not the account.
     let sim = sim().await;
-    let error = client(&sim)
+    let verification = client(&sim)
         .check_verification_bank(31, "8011408168")
         .await
-        .unwrap_err();
-    assert!(
-        matches!(&error, LeanxError::Refused { response_code, .. } if response_code == "4569"),
-        "{error:?}"
-    );
+        .unwrap();
+    assert_eq!(verification, BankVerification::ServiceNotFound);
 }
 
 #[tokio::test]
