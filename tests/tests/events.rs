@@ -42,7 +42,10 @@ struct Pipeline {
     stack: Arc<Stack>,
     local: LocalPipeline,
     inbox: Arc<Inbox>,
-    receiver_port: u16,
+    /// The merchant endpoint's socket, bound for the whole test so no other process can take
+    /// its port while it is "down" (then every connection is accepted and closed at once).
+    receiver_socket: std::sync::Mutex<Option<std::net::TcpListener>>,
+    refusing: tokio::task::JoinHandle<()>,
     sqs: aws_sdk_sqs::Client,
     runner: tokio::task::JoinHandle<()>,
 }
@@ -78,9 +81,21 @@ impl Pipeline {
         )
         .await
         .expect("the pipeline's resources on moto");
-        let receiver_port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("loopback");
-            probe.local_addr().expect("addr").port()
+        let receiver_socket = std::net::TcpListener::bind("127.0.0.1:0").expect("loopback");
+        let receiver_port = receiver_socket.local_addr().expect("addr").port();
+        let refusing = {
+            let down = receiver_socket
+                .try_clone()
+                .expect("a second handle on the socket");
+            down.set_nonblocking(true).expect("non-blocking");
+            let down = tokio::net::TcpListener::from_std(down).expect("a tokio listener");
+            tokio::spawn(async move {
+                loop {
+                    if let Ok((connection, _)) = down.accept().await {
+                        drop(connection);
+                    }
+                }
+            })
         };
         let mut publish = vec![
             ("EVENT_BUS_NAME", local.bus_name.clone()),
@@ -157,7 +172,8 @@ impl Pipeline {
             stack,
             local,
             inbox: Arc::new(Inbox::default()),
-            receiver_port,
+            receiver_socket: std::sync::Mutex::new(Some(receiver_socket)),
+            refusing,
             sqs: aws_sdk_sqs::Client::new(&config),
             runner,
         }
@@ -165,9 +181,15 @@ impl Pipeline {
 
     /// The merchant endpoint starts listening, verifying with `secret`.
     async fn receiver_up(&self) {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.receiver_port))
-            .await
-            .expect("the receiver's port is free again");
+        self.refusing.abort();
+        let socket = self
+            .receiver_socket
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the receiver comes up once");
+        socket.set_nonblocking(true).expect("non-blocking");
+        let listener = tokio::net::TcpListener::from_std(socket).expect("a tokio listener");
         let keys = SigningKeys::parse(SECRET).expect("valid secret");
         tokio::spawn(serve(listener, keys, self.inbox.clone()));
     }
