@@ -95,26 +95,8 @@ impl PayoutRequest {
     /// Parses and validates a `POST /payouts` body. Duplicate keys, unknown keys, wrong types
     /// and out-of-bounds values are all refused, each naming the field at fault.
     pub fn from_json(body: &[u8]) -> Result<PayoutRequest, ValidationError> {
-        if body.len() > MAX_BODY_BYTES {
-            return Err(ValidationError::body("body must be at most 16 KiB"));
-        }
-        let text = std::str::from_utf8(body)
-            .map_err(|_| ValidationError::body("body must be UTF-8 JSON"))?;
-        let RawFields(entries) = serde_json::from_str(text)
-            .map_err(|e| ValidationError::body(format!("body must be a JSON object: {e}")))?;
-
-        let mut fields: [Option<&RawValue>; 6] = [None; 6];
-        for (key, value) in &entries {
-            let Some(slot) = FIELDS.iter().position(|f| f == key) else {
-                return Err(ValidationError::field(key, format!("unknown field {key}")));
-            };
-            if fields[slot].replace(value).is_some() {
-                return Err(ValidationError::field(
-                    key,
-                    format!("{key} is given more than once"),
-                ));
-            }
-        }
+        let entries = RawFields::from_body(body)?;
+        let fields = entries.slots(FIELDS)?;
         let get = |i: usize| -> Result<&RawValue, ValidationError> {
             fields[i].filter(|raw| raw.get() != "null").ok_or_else(|| {
                 ValidationError::field(FIELDS[i], format!("{} is required", FIELDS[i]))
@@ -175,25 +157,8 @@ impl VerificationRequest {
     /// out-of-bounds values are refused, each naming the field at fault. A `null`
     /// `recipient_name` is the same as none.
     pub fn from_json(body: &[u8]) -> Result<VerificationRequest, ValidationError> {
-        if body.len() > MAX_BODY_BYTES {
-            return Err(ValidationError::body("body must be at most 16 KiB"));
-        }
-        let text = std::str::from_utf8(body)
-            .map_err(|_| ValidationError::body("body must be UTF-8 JSON"))?;
-        let RawFields(entries) = serde_json::from_str(text)
-            .map_err(|e| ValidationError::body(format!("body must be a JSON object: {e}")))?;
-        let mut fields: [Option<&RawValue>; 3] = [None; 3];
-        for (key, value) in &entries {
-            let Some(slot) = VERIFICATION_FIELDS.iter().position(|f| f == key) else {
-                return Err(ValidationError::field(key, format!("unknown field {key}")));
-            };
-            if fields[slot].replace(value).is_some() {
-                return Err(ValidationError::field(
-                    key,
-                    format!("{key} is given more than once"),
-                ));
-            }
-        }
+        let entries = RawFields::from_body(body)?;
+        let fields = entries.slots(VERIFICATION_FIELDS)?;
         let present = |i: usize| fields[i].filter(|raw| raw.get() != "null");
         let get = |i: usize| -> Result<&RawValue, ValidationError> {
             present(i).ok_or_else(|| {
@@ -315,6 +280,39 @@ pub fn is_deceptive_char(c: char) -> bool {
 /// A JSON object's entries in order, duplicates kept, values as raw text: a derived struct or a
 /// map would silently keep one of two duplicate keys, and `Value` would turn numbers into floats.
 struct RawFields(Vec<(String, Box<RawValue>)>);
+
+impl RawFields {
+    /// A request body read as one JSON object of at most 16 KiB.
+    fn from_body(body: &[u8]) -> Result<RawFields, ValidationError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(ValidationError::body("body must be at most 16 KiB"));
+        }
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ValidationError::body("body must be UTF-8 JSON"))?;
+        serde_json::from_str(text)
+            .map_err(|e| ValidationError::body(format!("body must be a JSON object: {e}")))
+    }
+
+    /// The entries in the slots of `names`; an unknown or repeated key is refused by name.
+    fn slots<const N: usize>(
+        &self,
+        names: [&str; N],
+    ) -> Result<[Option<&RawValue>; N], ValidationError> {
+        let mut fields: [Option<&RawValue>; N] = [None; N];
+        for (key, value) in &self.0 {
+            let Some(slot) = names.iter().position(|f| f == key) else {
+                return Err(ValidationError::field(key, format!("unknown field {key}")));
+            };
+            if fields[slot].replace(value).is_some() {
+                return Err(ValidationError::field(
+                    key,
+                    format!("{key} is given more than once"),
+                ));
+            }
+        }
+        Ok(fields)
+    }
+}
 
 impl<'de> Deserialize<'de> for RawFields {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
