@@ -20,6 +20,11 @@ pub struct Timings {
     pub not_found_lookups_required: u32,
     /// "Not found" answers closer together than this count once.
     pub not_found_lookup_spacing: Duration,
+    /// How long a batch's item may wait in the send queue under the batch's claim. Past it the
+    /// reconciler closes an item still unsent as never sent (the queue lost it): a 5,000-item
+    /// batch at 10 sends/s drains in about 8 minutes, so 6 hours leaves room for a queue of
+    /// many batches and a LeanX outage, and still ends every item.
+    pub batch_queue_ttl: Duration,
 }
 
 impl Timings {
@@ -41,6 +46,7 @@ impl Default for Timings {
             refresh_after: Duration::seconds(DEFAULT_REFRESH_AFTER_SECONDS),
             not_found_lookups_required: DEFAULT_NOT_FOUND_LOOKUPS_REQUIRED,
             not_found_lookup_spacing: Duration::seconds(DEFAULT_NOT_FOUND_LOOKUP_SPACING_SECONDS),
+            batch_queue_ttl: Duration::seconds(DEFAULT_BATCH_QUEUE_TTL_SECONDS),
         }
     }
 }
@@ -50,6 +56,9 @@ const DEFAULT_GRACE_PERIOD_SECONDS: i64 = 15 * 60;
 const DEFAULT_REFRESH_AFTER_SECONDS: i64 = 5;
 const DEFAULT_NOT_FOUND_LOOKUPS_REQUIRED: u32 = 3;
 const DEFAULT_NOT_FOUND_LOOKUP_SPACING_SECONDS: i64 = 120;
+const DEFAULT_BATCH_QUEUE_TTL_SECONDS: i64 = 6 * 60 * 60;
+/// API.md: `BATCH_SEND_RATE`, batch sends per second in total.
+pub const DEFAULT_BATCH_SEND_RATE: u32 = 10;
 /// The simulator's "not found" code. LeanX's own is undocumented (LEANX.md): confirm it
 /// against the sandbox and set `LEANX_NOT_FOUND_CODES`.
 const DEFAULT_LEANX_NOT_FOUND_CODES: &str = "4004";
@@ -108,6 +117,13 @@ pub struct Config {
     pub secret_arn: Option<String>,
     /// `RECIPIENT_VERIFICATION`, `RECIPIENT_PARTIAL_MATCH` (create-payout applies it).
     pub recipient_policy: RecipientPolicy,
+    /// `BATCH_SEND_RATE`: batch sends per second, in total.
+    pub batch_send_rate: u32,
+    /// `BATCH_SEND_CONCURRENCY`: how many `send-batch-items` run at once (the queue mapping's
+    /// maximum concurrency); each paces itself to its share of the rate.
+    pub batch_send_concurrency: u32,
+    /// `BATCH_QUEUE_URL`: the queue a batch's items wait in (`create-payout-batch` only).
+    pub batch_queue_url: String,
 }
 
 impl Config {
@@ -199,7 +215,26 @@ impl Config {
                     "NOT_FOUND_LOOKUP_SPACING_SECONDS",
                     DEFAULT_NOT_FOUND_LOOKUP_SPACING_SECONDS,
                 )?,
+                batch_queue_ttl: seconds(
+                    "BATCH_QUEUE_TTL_SECONDS",
+                    DEFAULT_BATCH_QUEUE_TTL_SECONDS,
+                )?,
             },
+            batch_send_rate: u32::try_from(count(
+                "BATCH_SEND_RATE",
+                DEFAULT_BATCH_SEND_RATE as usize,
+            )?)
+            .map_err(|_| ConfigError::Invalid {
+                name: "BATCH_SEND_RATE",
+                reason: "too large".into(),
+            })?,
+            batch_send_concurrency: u32::try_from(count("BATCH_SEND_CONCURRENCY", 2)?).map_err(
+                |_| ConfigError::Invalid {
+                    name: "BATCH_SEND_CONCURRENCY",
+                    reason: "too large".into(),
+                },
+            )?,
+            batch_queue_url: get("BATCH_QUEUE_URL").unwrap_or_default(),
             leanx_not_found_codes: get("LEANX_NOT_FOUND_CODES")
                 .unwrap_or_else(|| DEFAULT_LEANX_NOT_FOUND_CODES.into())
                 .split(',')

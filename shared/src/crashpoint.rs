@@ -29,6 +29,7 @@
 //! | `reconcile_before_update` | `check_with_leanx`: LeanX answered the lookup, nothing written |
 //! | `reconcile_after_update` | the lookup's result is written |
 //! | `reconcile_before_verdict` | the reconciler judged a payout not received; the verdict is not yet written |
+//! | `accept_batch_half_recorded` | `accept_batch`: half of the batch's items are recorded and queued; the batch is still accepting |
 //! | `publish_after_first_put` | `publish-events`: the first PutEvents of a stream batch answered; the rest not sent |
 
 use std::io::Write as _;
@@ -68,10 +69,11 @@ pub enum CrashPoint {
     ReconcileAfterUpdate,
     ReconcileBeforeVerdict,
     PublishAfterFirstPut,
+    AcceptBatchHalfRecorded,
 }
 
 impl CrashPoint {
-    pub const ALL: [CrashPoint; 10] = [
+    pub const ALL: [CrashPoint; 11] = [
         CrashPoint::CreateAfterClaim,
         CrashPoint::CreateAfterSendMarked,
         CrashPoint::CreateAfterSendAnswered,
@@ -82,6 +84,7 @@ impl CrashPoint {
         CrashPoint::ReconcileAfterUpdate,
         CrashPoint::ReconcileBeforeVerdict,
         CrashPoint::PublishAfterFirstPut,
+        CrashPoint::AcceptBatchHalfRecorded,
     ];
 
     /// The name the environment variables use.
@@ -97,6 +100,7 @@ impl CrashPoint {
             CrashPoint::ReconcileAfterUpdate => "reconcile_after_update",
             CrashPoint::ReconcileBeforeVerdict => "reconcile_before_verdict",
             CrashPoint::PublishAfterFirstPut => "publish_after_first_put",
+            CrashPoint::AcceptBatchHalfRecorded => "accept_batch_half_recorded",
         }
     }
 }

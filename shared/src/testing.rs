@@ -10,16 +10,23 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{InvoiceRef, ListPosition, Payout, RecipientVerification};
+use crate::domain::{
+    Batch, BatchRef, BatchState, BatchTally, InvoiceRef, ListPosition, Payout,
+    RecipientVerification,
+};
 use crate::leanx::{
     AcceptedPayout, Balance, BankVerification, CreatePayoutInvoice, LeanxError, PayoutService,
     PayoutTransaction,
 };
 use crate::store::{
-    ClaimOutcome, DuePayouts, ListRequest, ListedPage, PayoutListing, PayoutStore,
-    RecipientVerifications, SaveOutcome, StoreError, UndecodableItem, UnmatchedCallback,
+    BatchClaim, BatchItemsRequest, BatchStore, ClaimOutcome, DuePayouts, ItemWrite, ListRequest,
+    ListedPage, PayoutListing, PayoutStore, RecipientVerifications, SaveOutcome, StoreError,
+    UndecodableItem, UnmatchedCallback,
 };
-use crate::usecases::{BankAccountCheck, PayoutProvider, PayoutServiceCatalog, PoolBalance};
+use crate::usecases::{
+    BankAccountCheck, ItemQueue, PayoutProvider, PayoutServiceCatalog, PoolBalance, QueueError,
+    QueuedItemMessage,
+};
 
 type Interference = Box<dyn FnOnce(&mut Payout) + Send>;
 
@@ -33,6 +40,9 @@ pub struct InMemoryStore {
     before_next_save: Mutex<Option<Interference>>,
     saves: Mutex<usize>,
     undecodable: Mutex<Vec<UndecodableItem>>,
+    batches: Mutex<BTreeMap<String, Batch>>,
+    /// Items `record_items` may still write before failing as an unreachable store.
+    item_writes_left: Mutex<Option<usize>>,
 }
 
 impl InMemoryStore {
@@ -76,6 +86,123 @@ impl InMemoryStore {
     /// Conditional writes attempted (landed or not).
     pub fn saves(&self) -> usize {
         *self.saves.lock().unwrap()
+    }
+
+    /// `record_items` writes `items` more items, then fails as DynamoDB unreachable (an
+    /// acceptance dying half-way).
+    pub fn fail_item_writes_after(&self, items: usize) {
+        *self.item_writes_left.lock().unwrap() = Some(items);
+    }
+
+    /// Every payout stored, by ref.
+    pub fn all_payouts(&self) -> Vec<Payout> {
+        self.payouts.lock().unwrap().values().cloned().collect()
+    }
+
+    pub fn stored_batch(&self, batch_ref: &str) -> Option<Batch> {
+        self.batches.lock().unwrap().get(batch_ref).cloned()
+    }
+
+    fn batch_items_sorted(&self, batch_ref: &BatchRef) -> Vec<Payout> {
+        let mut items: Vec<Payout> = self
+            .payouts
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|p| p.batch_ref.as_deref() == Some(batch_ref.as_str()))
+            .cloned()
+            .collect();
+        items.sort_by_key(|p| p.batch_index);
+        items
+    }
+}
+
+#[async_trait]
+impl BatchStore for InMemoryStore {
+    async fn create_batch(&self, batch: &Batch) -> Result<BatchClaim, StoreError> {
+        let mut batches = self.batches.lock().unwrap();
+        if let Some(existing) = batches.get(batch.batch_ref.as_str()) {
+            return Ok(BatchClaim::Exists(existing.clone()));
+        }
+        batches.insert(batch.batch_ref.to_string(), batch.clone());
+        Ok(BatchClaim::Created)
+    }
+
+    async fn get_batch(&self, batch_ref: &BatchRef) -> Result<Option<Batch>, StoreError> {
+        Ok(self.stored_batch(batch_ref.as_str()))
+    }
+
+    async fn mark_accepted(&self, batch_ref: &BatchRef) -> Result<(), StoreError> {
+        if let Some(batch) = self.batches.lock().unwrap().get_mut(batch_ref.as_str()) {
+            batch.state = BatchState::Accepted;
+        }
+        Ok(())
+    }
+
+    async fn keep_final_tally(
+        &self,
+        batch_ref: &BatchRef,
+        tally: &BatchTally,
+    ) -> Result<(), StoreError> {
+        if let Some(batch) = self.batches.lock().unwrap().get_mut(batch_ref.as_str()) {
+            batch.final_tally = Some(tally.clone());
+        }
+        Ok(())
+    }
+
+    async fn get_payouts(&self, refs: &[InvoiceRef]) -> Result<Vec<Payout>, StoreError> {
+        Ok(refs
+            .iter()
+            .filter_map(|r| self.stored(r.as_str()))
+            .collect())
+    }
+
+    async fn record_items(&self, items: &[Payout]) -> Result<Vec<ItemWrite>, StoreError> {
+        let mut writes = Vec::with_capacity(items.len());
+        for item in items {
+            {
+                let mut left = self.item_writes_left.lock().unwrap();
+                match left.as_mut() {
+                    Some(0) => return Err(StoreError::Unavailable("scripted outage".into())),
+                    Some(n) => *n -= 1,
+                    None => {}
+                }
+            }
+            let mut payouts = self.payouts.lock().unwrap();
+            let key = item.external_invoice_ref.to_string();
+            match payouts.get(&key) {
+                Some(existing) => writes.push(ItemWrite::Exists(existing.clone())),
+                None => {
+                    payouts.insert(key, item.clone());
+                    writes.push(ItemWrite::Written);
+                }
+            }
+        }
+        Ok(writes)
+    }
+
+    async fn tally(&self, batch_ref: &BatchRef) -> Result<BatchTally, StoreError> {
+        Ok(BatchTally::of(&self.batch_items_sorted(batch_ref)))
+    }
+
+    async fn batch_items(&self, request: &BatchItemsRequest) -> Result<ListedPage, StoreError> {
+        let mut matching: Vec<Payout> = self
+            .batch_items_sorted(&request.batch_ref)
+            .into_iter()
+            .filter(|p| request.status.is_none_or(|s| s == p.status))
+            .filter(|p| {
+                request
+                    .after_index
+                    .is_none_or(|after| p.batch_index.is_some_and(|i| i > after))
+            })
+            .collect();
+        let more = matching.len() > request.limit;
+        matching.truncate(request.limit);
+        Ok(ListedPage {
+            payouts: matching,
+            more,
+            undecodable: vec![],
+        })
     }
 }
 
@@ -259,6 +386,55 @@ impl RecipientVerifications for InMemoryVerifications {
             .get(&(payout_service_id, third_party_account_no.to_owned()))
             .cloned())
     }
+}
+
+/// The batch queue in memory: every message enqueued, in order.
+#[derive(Default)]
+pub struct InMemoryQueue {
+    messages: Mutex<Vec<QueuedItemMessage>>,
+    down: Mutex<bool>,
+}
+
+impl InMemoryQueue {
+    pub fn new() -> InMemoryQueue {
+        InMemoryQueue::default()
+    }
+
+    pub fn messages(&self) -> Vec<QueuedItemMessage> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// Every later enqueue fails as SQS unreachable.
+    pub fn go_down(&self) {
+        *self.down.lock().unwrap() = true;
+    }
+}
+
+#[async_trait]
+impl ItemQueue for InMemoryQueue {
+    async fn enqueue(&self, items: &[QueuedItemMessage]) -> Result<(), QueueError> {
+        if *self.down.lock().unwrap() {
+            return Err(QueueError::Unavailable("scripted outage".into()));
+        }
+        self.messages.lock().unwrap().extend_from_slice(items);
+        Ok(())
+    }
+}
+
+/// A `POST /payout-batches` body of `count` items `<prefix>-0`, `<prefix>-1`, … of RM 1.00
+/// more each (RM 1.00, 2.00, …).
+pub fn batch_body(batch_ref: &str, prefix: &str, count: usize) -> Vec<u8> {
+    let items: Vec<serde_json::Value> = (0..count)
+        .map(|i| {
+            serde_json::json!({
+                "external_invoice_ref": format!("{prefix}-{i}"), "payout_service_id": 23,
+                "amount": format!("{}.00", i + 1), "recipient_name": "John Doe",
+                "third_party_account_no": "8011408168", "recipient_reference": "Salary Nov"
+            })
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "batch_ref": batch_ref, "items": items }))
+        .expect("a JSON body")
 }
 
 /// A valid `POST /payouts` body for `external_invoice_ref`, RM 13.00 to account 8011408168.

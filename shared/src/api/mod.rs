@@ -1,6 +1,7 @@
 //! What clients see: the payout resource, and every use case's outcome and error mapped to
 //! HTTP, in one place (`responses.rs` maps outcomes; this file the resource and the errors).
 
+pub mod batches;
 pub mod merchant;
 pub mod openapi;
 pub mod responses;
@@ -10,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::{
-    Attention, Failure, NameMatch, NameVerdict, Payout, PayoutStatus, ValidationError,
+    Attention, Failure, ItemError, NameMatch, NameVerdict, Payout, PayoutStatus, ValidationError,
 };
 use crate::store::StoreError;
 
@@ -85,6 +86,9 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(pattern = r"^[01]\.[0-9]{2}$")]
     pub name_score: Option<String>,
+    /// `POST /payout-batches` only: every refused item (`field` is then `items`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<ItemError>>,
 }
 
 /// API.md's error codes.
@@ -143,6 +147,16 @@ pub enum ApiError {
     InvalidRequest(ValidationError),
     #[error("body must be at most 16 KiB")]
     PayloadTooLarge,
+    #[error("body must be at most 6 MB")]
+    BatchTooLarge,
+    /// A batch with invalid items: every one listed; nothing recorded.
+    #[error("{} of the batch's items are invalid; nothing was recorded", .0.len())]
+    BatchItemsInvalid(Vec<ItemError>),
+    /// Items whose refs exist as other payouts (another body, or another batch).
+    #[error("{} of the batch's items conflict with existing payouts; nothing was sent", .0.len())]
+    ItemConflicts(Vec<ItemError>),
+    #[error("no batch with this batch_ref")]
+    BatchNotFound,
     #[error("a different request was already made with this external_invoice_ref")]
     IdempotencyConflict,
     #[error("the first request with this external_invoice_ref is still in progress")]
@@ -175,11 +189,13 @@ pub enum ApiError {
 impl ApiError {
     pub fn status_code(&self) -> u16 {
         match self {
-            ApiError::InvalidRequest(_) => 400,
+            ApiError::InvalidRequest(_) | ApiError::BatchItemsInvalid(_) => 400,
             ApiError::Unauthorized => 401,
-            ApiError::NotFound => 404,
-            ApiError::IdempotencyConflict | ApiError::RequestInProgress { .. } => 409,
-            ApiError::PayloadTooLarge => 413,
+            ApiError::NotFound | ApiError::BatchNotFound => 404,
+            ApiError::IdempotencyConflict
+            | ApiError::ItemConflicts(_)
+            | ApiError::RequestInProgress { .. } => 409,
+            ApiError::PayloadTooLarge | ApiError::BatchTooLarge => 413,
             ApiError::AccountNotFound | ApiError::RecipientMismatch { .. } => 422,
             ApiError::Unavailable(_)
             | ApiError::LeanxUnreachable { .. }
@@ -189,11 +205,15 @@ impl ApiError {
 
     pub fn error_code(&self) -> ErrorCode {
         match self {
-            ApiError::InvalidRequest(_) => ErrorCode::InvalidRequest,
-            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
-            ApiError::IdempotencyConflict => ErrorCode::IdempotencyConflict,
+            ApiError::InvalidRequest(_) | ApiError::BatchItemsInvalid(_) => {
+                ErrorCode::InvalidRequest
+            }
+            ApiError::PayloadTooLarge | ApiError::BatchTooLarge => ErrorCode::PayloadTooLarge,
+            ApiError::IdempotencyConflict | ApiError::ItemConflicts(_) => {
+                ErrorCode::IdempotencyConflict
+            }
             ApiError::RequestInProgress { .. } => ErrorCode::RequestInProgress,
-            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::NotFound | ApiError::BatchNotFound => ErrorCode::NotFound,
             ApiError::Unauthorized => ErrorCode::Unauthorized,
             ApiError::AccountNotFound => ErrorCode::AccountNotFound,
             ApiError::RecipientMismatch { .. } => ErrorCode::RecipientMismatch,
@@ -228,8 +248,13 @@ impl ApiError {
             account_holder_name: None,
             name_match: None,
             name_score: None,
+            items: None,
         };
         match self {
+            ApiError::BatchItemsInvalid(items) | ApiError::ItemConflicts(items) => {
+                detail.field = Some("items".into());
+                detail.items = Some(items.clone());
+            }
             ApiError::InvalidRequest(ValidationError { field, .. }) => detail.field = field.clone(),
             ApiError::AccountNotFound => detail.field = Some("third_party_account_no".into()),
             ApiError::RecipientMismatch {
@@ -275,6 +300,14 @@ impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
         ApiError::InvalidRequest(e)
     }
+}
+
+/// A successful answer with a text body of its own type (a batch's CSV).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextResponse {
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
 }
 
 /// A successful answer: status code, extra headers, JSON body.

@@ -13,7 +13,10 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::{RefOr, ServerBuilder};
 use utoipa::{OpenApi, PartialSchema, ToSchema};
 
-use crate::domain::{MAX_BODY_BYTES, PayoutRequest, VerificationRequest};
+use crate::domain::{
+    BatchRequest, MAX_BATCH_BODY_BYTES, MAX_BATCH_ITEMS, MAX_BODY_BYTES, PayoutRequest,
+    VerificationRequest,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +32,9 @@ use crate::domain::{MAX_BODY_BYTES, PayoutRequest, VerificationRequest};
         super::responses::list_payout_services,
         super::responses::verify_recipient,
         super::responses::get_balance,
+        super::responses::create_payout_batch,
+        super::responses::get_payout_batch,
+        super::responses::list_payout_batch_items,
     ),
     components(schemas(
         PayoutRequest,
@@ -39,10 +45,14 @@ use crate::domain::{MAX_BODY_BYTES, PayoutRequest, VerificationRequest};
         super::merchant::PayoutServicesView,
         super::merchant::VerificationView,
         super::merchant::BalanceView,
+        BatchRequest,
+        super::batches::BatchView,
+        crate::domain::ItemError,
     )),
     tags(
         (name = "payouts", description = "Create, read and list payouts"),
         (name = "merchant", description = "Which banks can be paid, who holds an account, the pool's balance"),
+        (name = "batches", description = "Many payouts in one request (payroll, seller settlements)"),
     ),
 )]
 struct MerchantApi;
@@ -187,6 +197,47 @@ impl PartialSchema for VerificationRequest {
 impl ToSchema for VerificationRequest {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("VerificationRequest")
+    }
+}
+
+/// The body `BatchRequest::from_json` accepts (limits from `domain/batch.rs`).
+impl PartialSchema for BatchRequest {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::Object))
+            .description(Some(format!(
+                "Many payouts in one request (at most {} MB of JSON): validated all or nothing; idempotent by `batch_ref`.",
+                MAX_BATCH_BODY_BYTES / (1024 * 1024)
+            )))
+            .property(
+                "batch_ref",
+                string(
+                    1,
+                    64,
+                    Some(r"^[A-Za-z0-9_.:-]{1,64}$"),
+                    "The merchant's reference of the batch: its idempotency key.",
+                ),
+            )
+            .property(
+                "items",
+                utoipa::openapi::schema::ArrayBuilder::new()
+                    .items(PayoutRequest::schema())
+                    .min_items(Some(1))
+                    .max_items(Some(MAX_BATCH_ITEMS))
+                    .description(Some(
+                        "POST /payouts bodies; their `external_invoice_ref`s distinct.",
+                    )),
+            )
+            .required("batch_ref")
+            .required("items")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl ToSchema for BatchRequest {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("PayoutBatchRequest")
     }
 }
 

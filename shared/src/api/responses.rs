@@ -4,17 +4,22 @@
 
 use crate::leanx::Balance;
 use crate::usecases::{
-    BalanceError, CallbackOutcome, CallbackRejected, CreateError, CreateOutcome, ListError,
-    ListServicesError, LookupError, LookupOutcome, PayoutPage, PayoutServices, VerifyError,
-    VerifyOutcome, unknown_payout_service,
+    AcceptError, AcceptOutcome, BalanceError, BatchItemsPage, BatchProgress, BatchReadError,
+    CallbackOutcome, CallbackRejected, CreateError, CreateOutcome, ListError, ListServicesError,
+    LookupError, LookupOutcome, PayoutPage, PayoutServices, VerifyError, VerifyOutcome,
+    unknown_payout_service,
 };
 
+use super::batches::{BatchView, items_csv};
 use super::merchant::{BalanceView, PayoutServiceView, PayoutServicesView, VerificationView};
-use super::{ApiError, ApiResponse};
+use super::{ApiError, ApiResponse, TextResponse};
 // Named by the `#[utoipa::path]` attributes below.
 #[allow(unused_imports)]
 use super::{ErrorBody, PayoutList, PayoutView};
-use crate::domain::{PayoutRequest, PayoutStatus, ValidationError, VerificationRequest};
+use crate::domain::{
+    BatchInvalid, BatchRequest, Payout, PayoutRequest, PayoutStatus, ValidationError,
+    VerificationRequest,
+};
 
 /// How long a client is asked to wait after LeanX could not answer a read.
 const RETRY_AFTER_PROVIDER_SECONDS: u64 = 5;
@@ -287,6 +292,137 @@ impl From<CallbackRejected> for ApiError {
                 ValidationError::field("data", "data must be the callback token"),
             ),
             CallbackRejected::Untrusted(CallbackError::Untrusted(_)) => ApiError::Unauthorized,
+        }
+    }
+}
+
+fn batch_response(status: u16, progress: &BatchProgress) -> ApiResponse {
+    ApiResponse {
+        status,
+        headers: vec![],
+        body: serde_json::to_value(BatchView::from(progress)).unwrap_or_default(),
+    }
+}
+
+/// `POST /payout-batches`.
+#[utoipa::path(
+    post,
+    path = "/payout-batches",
+    operation_id = "create_payout_batch",
+    tag = "batches",
+    request_body(content = BatchRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Every item recorded PENDING and queued; they are sent at most `BATCH_SEND_RATE` per second, each at most once.", body = BatchView),
+        (status = 200, description = "The same batch again: as it stands.", body = BatchView,
+            headers(("Idempotent-Replayed" = String, description = "Always `true`."))),
+        (status = 400, description = "`invalid_request`: bad JSON, a bad `batch_ref` or `items` (`field` names it), or invalid items: `items` lists every one (`index`, `field`, `code`, `message`); nothing recorded.", body = ErrorBody),
+        (status = 409, description = "`idempotency_conflict`: another batch under this `batch_ref`; or items whose refs exist as other payouts (`items` lists them).", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the body is over 6 MB.", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: the store or the queue could not be reached; retry the same request (it finishes the batch, never duplicating an item).", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
+pub fn create_payout_batch(
+    result: Result<AcceptOutcome, AcceptError>,
+) -> Result<ApiResponse, ApiError> {
+    match result? {
+        AcceptOutcome::Accepted(progress) => Ok(batch_response(202, &progress)),
+        AcceptOutcome::Replayed(progress) => {
+            let mut response = batch_response(200, &progress);
+            response
+                .headers
+                .push(("idempotent-replayed", "true".into()));
+            Ok(response)
+        }
+        AcceptOutcome::Conflict => Err(ApiError::IdempotencyConflict),
+        AcceptOutcome::ItemConflicts(items) => Err(ApiError::ItemConflicts(items)),
+    }
+}
+
+/// `GET /payout-batches/{batch_ref}`.
+#[utoipa::path(
+    get,
+    path = "/payout-batches/{batch_ref}",
+    operation_id = "get_payout_batch",
+    tag = "batches",
+    params(("batch_ref" = String, Path, description = "The merchant's reference of the batch.", pattern = r"^[A-Za-z0-9_.:-]{1,64}$")),
+    responses(
+        (status = 200, description = "The batch: counts and amounts per status, `complete` once every item is final.", body = BatchView),
+        (status = 400, description = "`invalid_request`: not a valid `batch_ref` (`field` names it).", body = ErrorBody),
+        (status = 404, description = "`not_found`: no batch with this `batch_ref`.", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: the store could not be reached.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
+pub fn get_payout_batch(
+    result: Result<BatchProgress, BatchReadError>,
+) -> Result<ApiResponse, ApiError> {
+    Ok(batch_response(200, &result?))
+}
+
+/// `GET /payout-batches/{batch_ref}/items` (JSON).
+#[utoipa::path(
+    get,
+    path = "/payout-batches/{batch_ref}/items",
+    operation_id = "list_payout_batch_items",
+    tag = "batches",
+    params(
+        ("batch_ref" = String, Path, description = "The merchant's reference of the batch.", pattern = r"^[A-Za-z0-9_.:-]{1,64}$"),
+        ("status" = Option<PayoutStatus>, Query, description = "Only items in this status."),
+        ("limit" = Option<u32>, Query, description = "Items per page, 1-100 (default 50).", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (JSON only)."),
+    ),
+    responses(
+        (status = 200, description = "A page of the batch's items as payout resources, in the batch's order; with `Accept: text/csv`, the whole batch as CSV (`external_invoice_ref,amount,recipient_name,third_party_account_no,status,failure_code,invoice_no,updated_at`, accounts masked).",
+            content(
+                (PayoutList = "application/json"),
+                (String = "text/csv"),
+            )),
+        (status = 400, description = "`invalid_request`: a bad parameter or a cursor not issued for this batch and filter (`field` names it).", body = ErrorBody),
+        (status = 404, description = "`not_found`: no batch with this `batch_ref`.", body = ErrorBody),
+        (status = 503, description = "`service_unavailable`: the store could not be reached.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
+pub fn list_payout_batch_items(
+    result: Result<BatchItemsPage, BatchReadError>,
+) -> Result<ApiResponse, ApiError> {
+    let page = result?;
+    Ok(ApiResponse::payouts(&page.payouts, page.next_cursor))
+}
+
+/// `GET /payout-batches/{batch_ref}/items` with `Accept: text/csv`: the whole batch.
+pub fn payout_batch_items_csv(
+    result: Result<Vec<Payout>, BatchReadError>,
+) -> Result<TextResponse, ApiError> {
+    let items = result?;
+    Ok(TextResponse {
+        content_type: "text/csv; charset=utf-8",
+        headers: vec![],
+        body: items_csv(&items),
+    })
+}
+
+impl From<AcceptError> for ApiError {
+    fn from(e: AcceptError) -> Self {
+        match e {
+            AcceptError::TooLarge => ApiError::BatchTooLarge,
+            AcceptError::Invalid(BatchInvalid::Body(e)) => ApiError::InvalidRequest(e),
+            AcceptError::Invalid(BatchInvalid::Items(items)) => ApiError::BatchItemsInvalid(items),
+            AcceptError::Store(e) => ApiError::Unavailable(e),
+            AcceptError::Queue(e) => {
+                ApiError::Unavailable(crate::store::StoreError::Unavailable(e.to_string()))
+            }
+        }
+    }
+}
+
+impl From<BatchReadError> for ApiError {
+    fn from(e: BatchReadError) -> Self {
+        match e {
+            BatchReadError::Invalid(e) => ApiError::InvalidRequest(e),
+            BatchReadError::NotFound => ApiError::BatchNotFound,
+            BatchReadError::Store(e) => ApiError::Unavailable(e),
         }
     }
 }

@@ -38,6 +38,10 @@ pub enum PayoutEvent {
     /// "not found" answers over the grace period); or a claim that never sent expired and was
     /// abandoned. Judged on a PENDING payout in `judged_send_state`: it applies to nothing else.
     NotReceivedByProvider { judged_send_state: SendState },
+    /// A batch item the recipient policy refused before it was sent (`recipient_mismatch`,
+    /// `account_not_found`): it ends FAILED, never sent. Applies only to a PENDING payout whose
+    /// send has not started.
+    RecipientRefused { code: &'static str, message: String },
 }
 
 /// The change an event makes, if any.
@@ -112,6 +116,21 @@ pub fn decide(current: &Payout, event: &PayoutEvent) -> Decision {
                 (Processing, invoice_no.clone(), None, "leanx_status", "OPEN")
             }
         },
+        PayoutEvent::RecipientRefused { code, message } => {
+            if current.status != Pending || current.send_state != SendState::NotStarted {
+                return Decision::NoChange;
+            }
+            (
+                Failed,
+                None,
+                Some(Failure {
+                    code: (*code).into(),
+                    message: message.clone(),
+                }),
+                "recipient_refused",
+                "REFUSED",
+            )
+        }
         PayoutEvent::NotReceivedByProvider { judged_send_state } => {
             // Never from PROCESSING (LeanX holds it), never on a send state other than the one
             // the verdict was judged on (a take-over may have sent it since).

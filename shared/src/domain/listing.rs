@@ -147,13 +147,7 @@ impl ListQuery {
             ));
         }
         let limit = limit.map(parse_limit).transpose()?.unwrap_or(DEFAULT_LIMIT);
-        let cursor = cursor.map(|c| {
-            if c.is_empty() || c.len() > MAX_CURSOR_CHARS {
-                Err(bad_cursor())
-            } else {
-                Ok(c.to_owned())
-            }
-        });
+        let cursor = cursor.map(checked_cursor);
         Ok(ListQuery {
             filter: ListFilter {
                 status,
@@ -230,18 +224,17 @@ impl CursorKey {
         CursorKey(mac.finalize().into_bytes().into())
     }
 
-    fn mac(&self, key: &str, filter: &ListFilter) -> HmacSha256 {
+    fn mac(&self, key: &str, context: &str) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes a key of any length");
         mac.update(key.as_bytes());
         mac.update(b"\n");
-        mac.update(filter.canonical().as_bytes());
+        mac.update(context.as_bytes());
         mac
     }
 
-    /// The cursor for the page after `last`, under `filter`.
-    pub fn seal(&self, last: &ListPosition, filter: &ListFilter) -> String {
-        let key = last.to_key();
-        let tag = self.mac(&key, filter).finalize().into_bytes();
+    /// `key`, sealed to `context` (the listing and its filters).
+    fn seal_key(&self, key: &str, context: &str) -> String {
+        let tag = self.mac(key, context).finalize().into_bytes();
         format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(key.as_bytes()),
@@ -249,17 +242,107 @@ impl CursorKey {
         )
     }
 
-    /// The position a cursor resumes after, if this key sealed it under exactly `filter`.
-    pub fn open(&self, cursor: &str, filter: &ListFilter) -> Result<ListPosition, ValidationError> {
+    /// The key a cursor carries, if this key sealed it to exactly `context`.
+    fn open_key(&self, cursor: &str, context: &str) -> Result<String, ValidationError> {
         let (key, tag) = cursor.split_once('.').ok_or_else(bad_cursor)?;
         let key = URL_SAFE_NO_PAD.decode(key).map_err(|_| bad_cursor())?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| bad_cursor())?;
         let key = String::from_utf8(key).map_err(|_| bad_cursor())?;
         // Constant-time comparison, before the key is trusted for anything.
-        self.mac(&key, filter)
+        self.mac(&key, context)
             .verify_slice(&tag)
             .map_err(|_| bad_cursor())?;
+        Ok(key)
+    }
+
+    /// The cursor for the page after `last`, under `filter`.
+    pub fn seal(&self, last: &ListPosition, filter: &ListFilter) -> String {
+        self.seal_key(&last.to_key(), &filter.canonical())
+    }
+
+    /// The position a cursor resumes after, if this key sealed it under exactly `filter`.
+    pub fn open(&self, cursor: &str, filter: &ListFilter) -> Result<ListPosition, ValidationError> {
+        let key = self.open_key(cursor, &filter.canonical())?;
         ListPosition::from_key(&key).ok_or_else(bad_cursor)
+    }
+
+    /// The cursor for the page of a batch's items after the item at `last_index`.
+    pub fn seal_batch_items(
+        &self,
+        last_index: u32,
+        batch_ref: &str,
+        query: &BatchItemsQuery,
+    ) -> String {
+        self.seal_key(&last_index.to_string(), &query.context(batch_ref))
+    }
+
+    /// The item index a batch-items cursor resumes after, if this key sealed it for exactly
+    /// this batch and filter (a cursor of another batch, or of `GET /payouts`, is refused).
+    pub fn open_batch_items(
+        &self,
+        cursor: &str,
+        batch_ref: &str,
+        query: &BatchItemsQuery,
+    ) -> Result<u32, ValidationError> {
+        let key = self.open_key(cursor, &query.context(batch_ref))?;
+        key.parse().map_err(|_| bad_cursor())
+    }
+}
+
+/// A valid `GET /payout-batches/{batch_ref}/items` query (JSON pages; CSV ignores the limit
+/// and the cursor and returns the whole batch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchItemsQuery {
+    pub status: Option<PayoutStatus>,
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+const ITEM_PARAMETERS: [&str; 3] = ["status", "limit", "cursor"];
+
+impl BatchItemsQuery {
+    /// Parses the query's `(name, value)` pairs as `GET /payouts` does (same rules, same
+    /// refusals naming the parameter).
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<BatchItemsQuery, ValidationError> {
+        let mut values: [Option<&str>; 3] = [None; 3];
+        for (name, value) in pairs {
+            let Some(slot) = ITEM_PARAMETERS.iter().position(|p| *p == name) else {
+                return Err(ValidationError::field(
+                    name,
+                    format!("unknown query parameter {name}"),
+                ));
+            };
+            if values[slot].replace(value).is_some() {
+                return Err(ValidationError::field(
+                    name,
+                    format!("{name} is given more than once"),
+                ));
+            }
+        }
+        let [status, limit, cursor] = values;
+        Ok(BatchItemsQuery {
+            status: status.map(parse_status).transpose()?,
+            limit: limit.map(parse_limit).transpose()?.unwrap_or(DEFAULT_LIMIT),
+            cursor: cursor.map(checked_cursor).transpose()?,
+        })
+    }
+
+    /// What a cursor is bound to: this listing, its batch and its filter.
+    fn context(&self, batch_ref: &str) -> String {
+        format!(
+            "batch_items\nbatch_ref={batch_ref}\nstatus={}",
+            self.status.map(PayoutStatus::as_str).unwrap_or_default()
+        )
+    }
+}
+
+fn checked_cursor(cursor: &str) -> Result<String, ValidationError> {
+    if cursor.is_empty() || cursor.len() > MAX_CURSOR_CHARS {
+        Err(bad_cursor())
+    } else {
+        Ok(cursor.to_owned())
     }
 }
 

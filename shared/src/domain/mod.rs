@@ -6,9 +6,11 @@
 //! - `claim.rs`: what a repeated create amounts to (conflict, in progress, take over, replay).
 //! - `name_match.rs`: how well an account holder's name matches the payee's (Malaysian names).
 //! - `recipient.rs`: the recipient policy: when a payout needs a verified, matching recipient.
+//! - `batch.rs`: POST /payout-batches: the body, the batch as kept, its tally, queued items.
 //! - `listing.rs`: GET /payouts: its query, the listing order and the sealed cursor.
 
 pub mod amount;
+pub mod batch;
 pub mod callback_claims;
 pub mod claim;
 pub mod decision;
@@ -20,10 +22,15 @@ pub mod recipient;
 pub mod request;
 
 pub use amount::{Amount, AmountError};
+pub use batch::{
+    Batch, BatchInvalid, BatchRef, BatchRequest, BatchState, BatchTally, ExistingItem, ItemError,
+    MAX_BATCH_BODY_BYTES, MAX_BATCH_ITEMS, QueuedItem, classify_existing_item,
+    classify_queued_item,
+};
 pub use callback_claims::CallbackClaims;
 pub use claim::{ExistingClaim, classify_existing};
 pub use decision::{Decision, LeanxTransactionStatus, PayoutEvent, decide};
-pub use listing::{CursorKey, ListFilter, ListPosition, ListQuery};
+pub use listing::{BatchItemsQuery, CursorKey, ListFilter, ListPosition, ListQuery};
 pub use mask::mask_account;
 pub use name_match::{NameMatch, NameVerdict, match_names};
 pub use payout::{

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::amount::Amount;
+use super::batch::batch_claim_owner;
 use super::request::{InvoiceRef, PayoutRequest};
 
 /// API.md's statuses. PENDING → PROCESSING → SUCCEEDED | FAILED, or PENDING → a final state.
@@ -158,6 +159,11 @@ pub struct Payout {
     pub first_not_found_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_not_found_at: Option<DateTime<Utc>>,
+    /// The batch this payout is an item of (`POST /payout-batches`), and its place in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_index: Option<u32>,
 }
 
 /// When LeanX's "not found" answers are enough to declare a sent payout not received.
@@ -210,7 +216,46 @@ impl Payout {
             not_found_lookups: 0,
             first_not_found_at: None,
             last_not_found_at: None,
+            batch_ref: None,
+            batch_index: None,
         }
+    }
+
+    /// A batch's item: PENDING, never sent, its claim held by the batch (the queue sends it)
+    /// until `queue_ttl` passes. Should the queue lose it, the reconciler closes it then as
+    /// never sent (it is checked no earlier).
+    pub fn new_batch_item(
+        request: &PayoutRequest,
+        batch_ref: &str,
+        index: u32,
+        now: DateTime<Utc>,
+        queue_ttl: Duration,
+    ) -> Payout {
+        let mut item = Payout::new_pending(request, batch_claim_owner(batch_ref), now, queue_ttl);
+        item.batch_ref = Some(batch_ref.to_owned());
+        item.batch_index = Some(index);
+        item
+    }
+
+    /// The request this payout was made from (a batch item's, for the recipient policy).
+    pub fn as_request(&self) -> PayoutRequest {
+        PayoutRequest {
+            external_invoice_ref: self.external_invoice_ref.clone(),
+            payout_service_id: self.payout_service_id,
+            amount: self.amount,
+            recipient_name: self.recipient_name.clone(),
+            third_party_account_no: self.third_party_account_no.clone(),
+            recipient_reference: self.recipient_reference.clone(),
+        }
+    }
+
+    /// A payout made by `POST /payouts` joins a batch with the same body: it is listed and
+    /// counted with the batch's items; its status, claim and send are untouched.
+    pub fn joined_batch(&self, batch_ref: &str, index: u32, now: DateTime<Utc>) -> Payout {
+        let mut next = self.bumped(now);
+        next.batch_ref = Some(batch_ref.to_owned());
+        next.batch_index = Some(index);
+        next
     }
 }
 

@@ -95,7 +95,16 @@ impl PayoutRequest {
     /// Parses and validates a `POST /payouts` body. Duplicate keys, unknown keys, wrong types
     /// and out-of-bounds values are all refused, each naming the field at fault.
     pub fn from_json(body: &[u8]) -> Result<PayoutRequest, ValidationError> {
-        let entries = RawFields::from_body(body)?;
+        PayoutRequest::from_fields(RawFields::from_body(body)?)
+    }
+
+    /// One item of a `POST /payout-batches` body: the same rules as a `POST /payouts` body
+    /// (itself at most 16 KiB), read from the batch's raw JSON.
+    pub fn from_batch_item(item: &RawValue) -> Result<PayoutRequest, ValidationError> {
+        PayoutRequest::from_fields(RawFields::from_raw(item)?)
+    }
+
+    fn from_fields(entries: RawFields) -> Result<PayoutRequest, ValidationError> {
         let fields = entries.slots(FIELDS)?;
         let get = |i: usize| -> Result<&RawValue, ValidationError> {
             fields[i].filter(|raw| raw.get() != "null").ok_or_else(|| {
@@ -211,7 +220,7 @@ pub fn amount_from_json(raw: &RawValue) -> Result<Amount, ValidationError> {
     Amount::parse(&digits).map_err(|e| ValidationError::field("amount", e.to_string()))
 }
 
-fn json_string(field: &str, raw: &RawValue) -> Result<String, ValidationError> {
+pub(crate) fn json_string(field: &str, raw: &RawValue) -> Result<String, ValidationError> {
     serde_json::from_str::<String>(raw.get())
         .map_err(|_| ValidationError::field(field, format!("{field} must be a string")))
 }
@@ -279,22 +288,36 @@ pub fn is_deceptive_char(c: char) -> bool {
 
 /// A JSON object's entries in order, duplicates kept, values as raw text: a derived struct or a
 /// map would silently keep one of two duplicate keys, and `Value` would turn numbers into floats.
-struct RawFields(Vec<(String, Box<RawValue>)>);
+pub(crate) struct RawFields(Vec<(String, Box<RawValue>)>);
 
 impl RawFields {
     /// A request body read as one JSON object of at most 16 KiB.
-    fn from_body(body: &[u8]) -> Result<RawFields, ValidationError> {
+    pub(crate) fn from_body(body: &[u8]) -> Result<RawFields, ValidationError> {
         if body.len() > MAX_BODY_BYTES {
             return Err(ValidationError::body("body must be at most 16 KiB"));
         }
+        RawFields::from_unlimited_body(body)
+    }
+
+    /// A request body read as one JSON object, whatever its size (the caller bounds it).
+    pub(crate) fn from_unlimited_body(body: &[u8]) -> Result<RawFields, ValidationError> {
         let text = std::str::from_utf8(body)
             .map_err(|_| ValidationError::body("body must be UTF-8 JSON"))?;
         serde_json::from_str(text)
             .map_err(|e| ValidationError::body(format!("body must be a JSON object: {e}")))
     }
 
+    /// A JSON value already read (a batch's item): one object of at most 16 KiB.
+    fn from_raw(raw: &RawValue) -> Result<RawFields, ValidationError> {
+        if raw.get().len() > MAX_BODY_BYTES {
+            return Err(ValidationError::body("an item must be at most 16 KiB"));
+        }
+        serde_json::from_str(raw.get())
+            .map_err(|_| ValidationError::body("an item must be a JSON object"))
+    }
+
     /// The entries in the slots of `names`; an unknown or repeated key is refused by name.
-    fn slots<const N: usize>(
+    pub(crate) fn slots<const N: usize>(
         &self,
         names: [&str; N],
     ) -> Result<[Option<&RawValue>; N], ValidationError> {

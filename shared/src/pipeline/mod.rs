@@ -1,9 +1,11 @@
-//! The event pipeline's adapters (API.md "Events"): the table's stream → events on the bus
-//! ([`publish`]), the bus's queue → signed webhooks ([`deliver`]). What an event *is* lives in
+//! The queue- and stream-driven adapters: the table's stream → events on the bus
+//! ([`publish`]), the bus's queue → signed webhooks ([`deliver`]) (API.md "Events"), and the
+//! batch queue → each item sent ([`send_items`]). What an event *is* lives in
 //! [`crate::events`] (pure); this module is the Lambda and AWS side of it.
 
 pub mod deliver;
 pub mod publish;
+pub mod send_items;
 
 use serde::Serialize;
 

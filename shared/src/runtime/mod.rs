@@ -47,6 +47,54 @@ pub fn to_response(result: Result<ApiResponse, ApiError>) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Text(String::new())))
 }
 
+/// A text answer of its own type (a batch's CSV), or the error as JSON.
+pub fn to_text_response(result: Result<crate::api::TextResponse, ApiError>) -> Response<Body> {
+    match result {
+        Ok(text) => {
+            let mut builder = Response::builder()
+                .status(200)
+                .header("content-type", text.content_type);
+            for (name, value) in text.headers {
+                builder = builder.header(name, value);
+            }
+            builder
+                .body(Body::Text(text.body))
+                .unwrap_or_else(|_| Response::new(Body::Text(String::new())))
+        }
+        Err(error) => to_response(Err(error)),
+    }
+}
+
+/// Whether the client asked for CSV (`Accept: text/csv`).
+pub fn wants_csv(request: &Request) -> bool {
+    request
+        .headers()
+        .get_all("accept")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|media| {
+            media
+                .split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"))
+        })
+}
+
+/// The `{batch_ref}` path segment of `/payout-batches/{batch_ref}[/items]`: API Gateway's path
+/// parameter, or read from the raw path where a local router does not fill it.
+pub fn batch_ref(request: &Request) -> String {
+    if let Some(value) = request.path_parameters().first("batch_ref") {
+        return value.to_owned();
+    }
+    let path = request.raw_http_path();
+    let tail = path.strip_prefix("/payout-batches/").unwrap_or("");
+    let segment = tail.strip_suffix("/items").unwrap_or(tail);
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// The `{external_invoice_ref}` path segment: API Gateway's path parameter, or the raw path's
 /// last segment where a local router does not fill path parameters.
 pub fn payout_ref(request: &Request) -> String {

@@ -13,11 +13,13 @@ use crate::leanx::{
     AcceptedPayout, Balance, BankVerification, CreatePayoutInvoice, LeanxClient, LeanxError,
     LeanxSettings, PayoutService, PayoutTransaction, Secret,
 };
+use crate::pipeline::send_items::{ItemSender, Pacer, SqsItemQueue};
 use crate::store::DynamoPayoutStore;
 use crate::usecases::{
-    BankAccountCheck, CreatePayout, GetBalance, ListPayoutServices, ListPayouts, LookupPayout,
-    PayoutDestination, PayoutProvider, PayoutServiceCatalog, PoolBalance, RecipientCheck,
-    Reconciler, TakeCallback, VerifyRecipient,
+    AcceptBatch, BankAccountCheck, CreatePayout, GetBalance, GetBatch, ListBatchItems,
+    ListPayoutServices, ListPayouts, LookupPayout, PayoutDestination, PayoutProvider,
+    PayoutServiceCatalog, PoolBalance, RecipientCheck, Reconciler, SendBatchItem, TakeCallback,
+    VerifyRecipient,
 };
 
 /// What a container builds once, from which each function takes its one use case.
@@ -26,6 +28,8 @@ pub struct Clients {
     pub store: Arc<DynamoPayoutStore>,
     pub leanx: Arc<LeanxOnFirstUse>,
     pub hash_key: Secret,
+    /// The AWS configuration the store was built from (for the batch queue's client).
+    pub aws: aws_config::SdkConfig,
 }
 
 impl Clients {
@@ -77,6 +81,50 @@ impl Clients {
         ListPayouts {
             store: self.store.clone(),
             cursor_key: CursorKey::derive(self.hash_key.expose().as_bytes()),
+        }
+    }
+
+    /// POST /payout-batches: the store and the batch queue (`BATCH_QUEUE_URL`, required).
+    pub fn accept_batch(&self) -> AcceptBatch {
+        if self.config.batch_queue_url.is_empty() {
+            eprintln!("configuration error: missing required setting BATCH_QUEUE_URL");
+            std::process::exit(1);
+        }
+        AcceptBatch {
+            payouts: self.store.clone(),
+            batches: self.store.clone(),
+            queue: Arc::new(SqsItemQueue::new(
+                aws_sdk_sqs::Client::new(&self.aws),
+                self.config.batch_queue_url.clone(),
+            )),
+            queue_ttl: self.config.timings.batch_queue_ttl,
+        }
+    }
+
+    pub fn get_batch(&self) -> GetBatch {
+        GetBatch {
+            batches: self.store.clone(),
+        }
+    }
+
+    /// The batch's items; cursors sealed as GET /payouts' are.
+    pub fn list_batch_items(&self) -> ListBatchItems {
+        ListBatchItems {
+            batches: self.store.clone(),
+            cursor_key: CursorKey::derive(self.hash_key.expose().as_bytes()),
+        }
+    }
+
+    /// send-batch-items: the create path, paced to this container's share of the rate.
+    pub fn item_sender(&self) -> ItemSender {
+        ItemSender {
+            send: SendBatchItem {
+                create: self.create_payout(),
+            },
+            pacer: Pacer::share_of(
+                self.config.batch_send_rate,
+                self.config.batch_send_concurrency,
+            ),
         }
     }
 
@@ -157,6 +205,7 @@ async fn try_clients_from_env(leanx_use: LeanxUse) -> Result<Clients, ConfigErro
             client: OnceLock::new(),
         }),
         hash_key: credentials.hash_key,
+        aws,
     })
 }
 

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use super::schema::{
-    DUE_AT, DUE_AT_FORMAT, DUE_PK, DUE_PK_OPEN, INVOICE_NO, LIST_MONTH_FORMAT, LIST_PK,
-    LIST_PK_PREFIX, LIST_SK, PAYOUT_PK_PREFIX, PAYOUT_SK, PK, SK, UNMATCHED_PK,
+    BATCH_PK, BATCH_PK_PREFIX, BATCH_SK, BATCH_SK_DIGITS, DUE_AT, DUE_AT_FORMAT, DUE_PK,
+    DUE_PK_OPEN, INVOICE_NO, LIST_MONTH_FORMAT, LIST_PK, LIST_PK_PREFIX, LIST_SK, PAYOUT_PK_PREFIX,
+    PAYOUT_SK, PK, SK, UNMATCHED_PK,
 };
 use super::{StoreError, UnmatchedCallback};
 use crate::domain::Payout;
@@ -38,6 +39,16 @@ pub(super) fn list_pk(at: DateTime<Utc>) -> String {
 /// `by_created`'s sort key: creation time, then the ref, so that it is unique and time-ordered.
 pub(super) fn list_sk(created_at: DateTime<Utc>, external_invoice_ref: &str) -> String {
     format!("{}#{external_invoice_ref}", fixed_width_time(created_at))
+}
+
+/// `by_batch`'s partition for a batch's items, and the batch record's `pk`: `BATCH#<ref>`.
+pub(super) fn batch_pk(batch_ref: &str) -> String {
+    format!("{BATCH_PK_PREFIX}{batch_ref}")
+}
+
+/// `by_batch`'s sort key: the item's index, fixed-width (`000017`).
+pub(super) fn batch_sk(index: u32) -> String {
+    format!("{index:0width$}", width = BATCH_SK_DIGITS)
 }
 
 pub(super) fn payout_key(external_invoice_ref: &str) -> Item {
@@ -82,6 +93,11 @@ pub fn payout_to_item(payout: &Payout) -> Result<Item, StoreError> {
         item.insert(DUE_PK.to_owned(), string_attribute(DUE_PK_OPEN));
         item.insert(DUE_AT.to_owned(), string_attribute(fixed_width_time(at)));
     }
+    // A batch's items, and only they, are on `by_batch`.
+    if let (Some(batch_ref), Some(index)) = (&payout.batch_ref, payout.batch_index) {
+        item.insert(BATCH_PK.to_owned(), string_attribute(batch_pk(batch_ref)));
+        item.insert(BATCH_SK.to_owned(), string_attribute(batch_sk(index)));
+    }
     Ok(item)
 }
 
@@ -94,7 +110,7 @@ pub fn payout_from_item(mut item: Item) -> Result<Payout, StoreError> {
     if !pk.starts_with(PAYOUT_PK_PREFIX) {
         return Err(StoreError::Corrupt(format!("item {pk:?} is not a payout")));
     }
-    for derived in [PK, SK, DUE_PK, DUE_AT, LIST_PK, LIST_SK] {
+    for derived in [PK, SK, DUE_PK, DUE_AT, LIST_PK, LIST_SK, BATCH_PK, BATCH_SK] {
         item.remove(derived);
     }
     from_item(item).map_err(|e| StoreError::Corrupt(format!("{pk}: {e}")))
@@ -190,6 +206,23 @@ mod tests {
         assert_eq!(
             item.get(LIST_SK),
             Some(&string_attribute("2027-01-15T08:00:00.000Z#INV-1"))
+        );
+    }
+
+    #[test]
+    fn a_batch_item_is_on_the_batch_index_in_its_place_and_reads_back() {
+        let p = payout().joined_batch("PAYROLL-1", 17, payout().created_at);
+        let item = payout_to_item(&p).expect("maps");
+        assert_eq!(
+            item.get(BATCH_PK),
+            Some(&string_attribute("BATCH#PAYROLL-1"))
+        );
+        assert_eq!(item.get(BATCH_SK), Some(&string_attribute("000017")));
+        assert_eq!(payout_from_item(item).expect("reads back"), p);
+        assert!(
+            !payout_to_item(&payout())
+                .expect("maps")
+                .contains_key(BATCH_PK)
         );
     }
 

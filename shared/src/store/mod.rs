@@ -10,9 +10,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    CallbackClaims, InvoiceRef, ListFilter, ListPosition, Payout, RecipientVerification,
+    Batch, BatchRef, BatchTally, CallbackClaims, InvoiceRef, ListFilter, ListPosition, Payout,
+    PayoutStatus, RecipientVerification,
 };
 
+mod batches;
 pub mod dynamo;
 mod items;
 mod listing;
@@ -156,4 +158,65 @@ pub trait RecipientVerifications: Send + Sync {
         payout_service_id: u32,
         third_party_account_no: &str,
     ) -> Result<Option<RecipientVerification>, StoreError>;
+}
+
+/// The result of claiming a batch's ref.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchClaim {
+    Created,
+    /// A batch with this ref exists: here it is.
+    Exists(Batch),
+}
+
+/// One item's write in [`BatchStore::record_items`].
+#[allow(clippy::large_enum_variant)] // as ClaimOutcome
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemWrite {
+    Written,
+    /// Its ref was already taken: the payout as stored.
+    Exists(Payout),
+}
+
+/// One page of a batch's items to read, in the batch's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchItemsRequest {
+    pub batch_ref: BatchRef,
+    pub status: Option<PayoutStatus>,
+    /// Resume strictly after the item at this index.
+    pub after_index: Option<u32>,
+    pub limit: usize,
+}
+
+/// Batches and their items (`POST /payout-batches` and its reads). The items are payouts like
+/// any other ([`PayoutStore`] changes them); this port records them many at a time, and reads
+/// a batch's items from the `by_batch` index (never a Scan).
+#[async_trait]
+pub trait BatchStore: Send + Sync {
+    /// Claims `batch.batch_ref`, unless a batch with that ref exists.
+    async fn create_batch(&self, batch: &Batch) -> Result<BatchClaim, StoreError>;
+
+    async fn get_batch(&self, batch_ref: &BatchRef) -> Result<Option<Batch>, StoreError>;
+
+    /// Every item is recorded and queued (idempotent).
+    async fn mark_accepted(&self, batch_ref: &BatchRef) -> Result<(), StoreError>;
+
+    /// Keeps the tally of a complete batch, whose items' statuses can no longer change.
+    async fn keep_final_tally(
+        &self,
+        batch_ref: &BatchRef,
+        tally: &BatchTally,
+    ) -> Result<(), StoreError>;
+
+    /// The payouts with these refs that exist, read consistently, in no particular order.
+    async fn get_payouts(&self, refs: &[InvoiceRef]) -> Result<Vec<Payout>, StoreError>;
+
+    /// Records each new payout unless its ref exists (conditional, many per request); for
+    /// each, in order: written, or the payout already stored under its ref.
+    async fn record_items(&self, items: &[Payout]) -> Result<Vec<ItemWrite>, StoreError>;
+
+    /// What the batch's recorded items add up to, per status.
+    async fn tally(&self, batch_ref: &BatchRef) -> Result<BatchTally, StoreError>;
+
+    /// At most `limit` items in the batch's order, and whether more match after them.
+    async fn batch_items(&self, request: &BatchItemsRequest) -> Result<ListedPage, StoreError>;
 }

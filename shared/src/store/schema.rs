@@ -14,6 +14,11 @@
 //! - `by_created` (ALL, on every payout): `list_pk = "PAYOUT#<YYYY-MM>"` (the month of
 //!   `created_at`), `list_sk = "<created_at fixed-width>#<external_invoice_ref>"`. GET /payouts
 //!   reads it newest first, month by month (see [`LIST_PK_PREFIX`]).
+//! - `by_batch` (ALL, sparse): `batch_pk = "BATCH#<batch_ref>"`, `batch_sk` = the item's
+//!   fixed-width index in its batch; present only on a batch's items. A batch's counts and its
+//!   items list are Queries on it, never a Scan.
+//! - batch: `pk = "BATCH#<batch_ref>"`, `sk = "BATCH"`: what was asked (fingerprint, count,
+//!   total), whether every item is recorded and queued, and the final tally once complete.
 //! - unmatched callback: `pk = "UNMATCHED"`, `sk = "<received_at fixed-width>#<id>"`.
 //! - recipient verification: `pk = "VERIFICATION#<payout_service_id>#<account>"`, `sk = "LATEST"`
 //!   (the account's latest, one GetItem away) and `sk = "RV#<verification_id>"` (each one made).
@@ -50,7 +55,15 @@ pub const LIST_PK: &str = "list_pk";
 /// Range key of [`BY_CREATED`]: fixed-width `created_at`, `#`, the ref (unique, time-ordered).
 pub const LIST_SK: &str = "list_sk";
 
+/// Hash key of [`BY_BATCH`]: [`BATCH_PK_PREFIX`] + the batch's ref; only on a batch's items.
+pub const BATCH_PK: &str = "batch_pk";
+/// Range key of [`BY_BATCH`]: the item's place in its batch, fixed-width
+/// ([`BATCH_SK_DIGITS`]), so string order is the merchant's order.
+pub const BATCH_SK: &str = "batch_sk";
+pub const BATCH_SK_DIGITS: usize = 6;
+
 pub const BY_INVOICE_NO: &str = "by_invoice_no";
+pub const BY_BATCH: &str = "by_batch";
 pub const DUE_FOR_CHECK: &str = "due_for_check";
 pub const BY_CREATED: &str = "by_created";
 
@@ -74,6 +87,9 @@ pub const DUE_AT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
 pub const PAYOUT_PK_PREFIX: &str = "PAYOUT#";
 pub const PAYOUT_SK: &str = "PAYOUT";
 pub const UNMATCHED_PK: &str = "UNMATCHED";
+/// A batch's own record: `pk = "BATCH#<batch_ref>"`, `sk = "BATCH"`; and its items' `batch_pk`.
+pub const BATCH_PK_PREFIX: &str = "BATCH#";
+pub const BATCH_RECORD_SK: &str = "BATCH";
 pub const VERIFICATION_PK_PREFIX: &str = "VERIFICATION#";
 pub const VERIFICATION_LATEST_SK: &str = "LATEST";
 pub const VERIFICATION_ID_SK_PREFIX: &str = "RV#";
@@ -174,6 +190,14 @@ pub const TABLE: TableDef = TableDef {
             name: LIST_SK,
             attr_type: AttrType::S,
         },
+        AttributeDef {
+            name: BATCH_PK,
+            attr_type: AttrType::S,
+        },
+        AttributeDef {
+            name: BATCH_SK,
+            attr_type: AttrType::S,
+        },
     ],
     key: KeyDef {
         hash: PK,
@@ -205,6 +229,15 @@ pub const TABLE: TableDef = TableDef {
                 range: Some(LIST_SK),
             },
             // GET /payouts answers whole payout resources from the index: no GetItem per row.
+            projection: Projection::All,
+        },
+        GsiDef {
+            name: BY_BATCH,
+            key: KeyDef {
+                hash: BATCH_PK,
+                range: Some(BATCH_SK),
+            },
+            // A batch's items are listed as whole payout resources, and counted, from it.
             projection: Projection::All,
         },
     ],
@@ -469,7 +502,7 @@ mod tests {
             json!({ "AttributeName": "sk", "KeyType": "RANGE" })
         );
         let gsis = d["GlobalSecondaryIndexes"].as_array().map(Vec::len);
-        assert_eq!(gsis, Some(3));
+        assert_eq!(gsis, Some(4));
         assert_eq!(
             d["GlobalSecondaryIndexes"][0]["Projection"]["ProjectionType"],
             "KEYS_ONLY"

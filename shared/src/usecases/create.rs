@@ -4,20 +4,18 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tracing::{Instrument, info, warn};
+use tracing::{Instrument, info};
 
 use crate::config::Timings;
 use crate::crashpoint::{CrashPoint, reached};
 use crate::domain::{
-    ExistingClaim, MAX_BODY_BYTES, NameMatch, Payout, PayoutEvent, PayoutRequest, PolicyDecision,
-    Recipient, RecipientPolicy, ValidationError, VerificationMode, classify_existing, mask_account,
+    ExistingClaim, MAX_BODY_BYTES, NameMatch, Payout, PayoutRequest, PolicyDecision, Recipient,
+    RecipientPolicy, ValidationError, VerificationMode, classify_existing, mask_account,
 };
-use crate::leanx::vocabulary::create_refusal_means_not_created;
-use crate::leanx::{AcceptedPayout, CreatePayoutInvoice, LeanxError};
 use crate::store::{ClaimOutcome, PayoutStore, RecipientVerifications, SaveOutcome, StoreError};
 
-use super::apply_event::{Evidence, apply_event};
 use super::provider::{BankAccountCheck, PayoutProvider};
+use super::send::{SendPath, Sent};
 use super::verify_recipient::{
     AccountCheckError, VerifyOutcome, unknown_payout_service, verify_account,
 };
@@ -115,7 +113,7 @@ impl CreatePayout {
     /// The recipient policy: `None` when the payout may go on, else the refusal. Reads the
     /// account's latest verification (one read) and, when there is no fresh one, verifies the
     /// account (one LeanX call, kept like any verification) and decides again.
-    async fn check_recipient(
+    pub(crate) async fn check_recipient(
         &self,
         request: &PayoutRequest,
         now: DateTime<Utc>,
@@ -211,57 +209,21 @@ impl CreatePayout {
             "payout claimed"
         );
         reached(CrashPoint::CreateAfterClaim);
-        // The recovery point: from here on this payout is never sent again by anyone.
-        let sending = claimed.start_send(now, self.timings.claim_ttl);
-        match self.store.save(&claimed, &sending).await? {
-            SaveOutcome::Saved => {}
-            // Someone else moved it first (e.g. the reconciler closed an expired claim).
-            SaveOutcome::Stale(Some(stored)) => return Ok(CreateOutcome::Replayed(stored)),
-            SaveOutcome::Stale(None) => {
-                return Err(StoreError::Corrupt("payout vanished during create".into()).into());
-            }
+        let sent = SendPath {
+            store: self.store.as_ref(),
+            provider: self.provider.as_ref(),
+            destination: &self.destination,
+            timings: &self.timings,
         }
-        reached(CrashPoint::CreateAfterSendMarked);
-        let result = self.send_once(&sending).await;
-        reached(CrashPoint::CreateAfterSendAnswered);
-        let event = match result {
-            Ok(accepted) => PayoutEvent::LeanxAccepted {
-                invoice_no: accepted.invoice_no,
+        .send_claimed(claimed, now)
+        .await?;
+        Ok(match sent {
+            Sent::Recorded(payout) => CreateOutcome::Created(payout),
+            Sent::LostRace(stored) => CreateOutcome::Replayed(stored),
+            Sent::NotSent => CreateOutcome::NotSent {
+                retry_after_seconds: RETRY_AFTER_NOT_SENT_SECONDS,
             },
-            Err(LeanxError::Refused {
-                response_code,
-                description,
-            }) if create_refusal_means_not_created(&response_code, &description) => {
-                PayoutEvent::LeanxRefused {
-                    response_code,
-                    description,
-                }
-            }
-            Err(LeanxError::NotSent(reason)) => {
-                warn!(error = %reason, "LeanX unreachable before the send left; claim released for the retry");
-                return self.release_unsent(sending, now).await;
-            }
-            Err(error) => {
-                // A lost answer, or a refusal we cannot read: it stays PENDING with its send
-                // started, and the reconciler asks LeanX. Never re-sent from here.
-                if let LeanxError::Refused { .. } = &error {
-                    crate::metrics::unrecognised_leanx_answer();
-                }
-                warn!(error = %error, "payout send outcome unknown; left PENDING for the reconciler");
-                return Ok(CreateOutcome::Created(sending));
-            }
-        };
-        let settled = apply_event(
-            self.store.as_ref(),
-            sending,
-            &event,
-            &Evidence::LeanxFact,
-            now,
-        )
-        .await?
-        .into_payout();
-        reached(CrashPoint::CreateAfterAnswerRecorded);
-        Ok(CreateOutcome::Created(settled))
+        })
     }
 
     /// A ref already exists: conflict, in progress, replay, or take over an abandoned claim.
@@ -303,48 +265,6 @@ impl CreatePayout {
             return Ok(Claimed::Answered(answer));
         }
         Err(StoreError::Unavailable("claim contention".into()))
-    }
-
-    /// The one `create-payout-invoice`. A connection that provably never opened is retried a
-    /// couple of times here; nothing that may have reached LeanX ever is.
-    async fn send_once(&self, payout: &Payout) -> Result<AcceptedPayout, LeanxError> {
-        let request = CreatePayoutInvoice {
-            virtual_pool_reference: &self.destination.virtual_pool_reference,
-            payout_service_id: payout.payout_service_id,
-            amount: payout.amount,
-            recipient_name: &payout.recipient_name,
-            client_callback_url: &self.destination.callback_url,
-            third_party_account_no: &payout.third_party_account_no,
-            external_invoice_ref: payout.external_invoice_ref.as_str(),
-            recipient_reference: &payout.recipient_reference,
-        };
-        let mut attempt = 0;
-        loop {
-            match self.provider.create_payout(&request).await {
-                Err(LeanxError::NotSent(_)) if attempt < 2 => {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// The send provably never left: undo the recovery point and free the claim, so that the
-    /// merchant's retry sends it (exactly once), as API.md promises.
-    async fn release_unsent(
-        &self,
-        sending: Payout,
-        now: DateTime<Utc>,
-    ) -> Result<CreateOutcome, CreateError> {
-        let released = sending.release_unsent(now, self.timings.grace_period);
-        match self.store.save(&sending, &released).await? {
-            SaveOutcome::Saved => Ok(CreateOutcome::NotSent {
-                retry_after_seconds: RETRY_AFTER_NOT_SENT_SECONDS,
-            }),
-            // Someone moved it meanwhile: answer with what stands.
-            SaveOutcome::Stale(stored) => Ok(CreateOutcome::Replayed(stored.unwrap_or(sending))),
-        }
     }
 }
 

@@ -6,7 +6,7 @@ use super::*;
 use crate::domain::{
     NameVerdict, PartialMatch, PayoutStatus, RecipientVerification, SendState, VerificationMode,
 };
-use crate::leanx::BankVerification;
+use crate::leanx::{AcceptedPayout, BankVerification, LeanxError};
 use crate::testing::{InMemoryStore, InMemoryVerifications, ScriptedProvider, payout_body, t0};
 
 fn accepted(invoice_no: &str) -> Result<AcceptedPayout, LeanxError> {

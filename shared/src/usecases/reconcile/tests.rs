@@ -11,6 +11,7 @@ fn timings() -> Timings {
         refresh_after: Duration::seconds(5),
         not_found_lookups_required: 3,
         not_found_lookup_spacing: Duration::seconds(60),
+        batch_queue_ttl: Duration::hours(6),
     }
 }
 

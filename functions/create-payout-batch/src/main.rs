@@ -1,0 +1,20 @@
+//! POST /payout-batches: validate every item, record each PENDING under the batch's claim and
+//! queue it for send-batch-items. Sends nothing itself.
+
+use lambda_http::{Error, Request, service_fn};
+use leanx_payouts::api::responses;
+use leanx_payouts::config::LeanxUse;
+use leanx_payouts::runtime::{body_bytes, clients_from_env, init_tracing, to_response};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let accept = &clients_from_env(LeanxUse::TracksPayouts)
+        .await
+        .accept_batch();
+    lambda_http::run(service_fn(move |request: Request| async move {
+        let outcome = accept.run(body_bytes(&request), chrono::Utc::now()).await;
+        Ok::<_, Error>(to_response(responses::create_payout_batch(outcome)))
+    }))
+    .await
+}

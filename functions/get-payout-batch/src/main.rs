@@ -1,0 +1,17 @@
+//! GET /payout-batches/{batch_ref}: the batch's counts and amounts per status (no LeanX call).
+
+use lambda_http::{Error, Request, service_fn};
+use leanx_payouts::api::responses;
+use leanx_payouts::config::LeanxUse;
+use leanx_payouts::runtime::{batch_ref, clients_from_env, init_tracing, to_response};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let get = &clients_from_env(LeanxUse::TracksPayouts).await.get_batch();
+    lambda_http::run(service_fn(move |request: Request| async move {
+        let outcome = get.run(&batch_ref(&request)).await;
+        Ok::<_, Error>(to_response(responses::get_payout_batch(outcome)))
+    }))
+    .await
+}

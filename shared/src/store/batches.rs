@@ -1,0 +1,444 @@
+//! [`BatchStore`] on DynamoDB: the batch record, its items recorded 100 to a transaction (each
+//! conditional on its ref being free), and its progress read from the `by_batch` index.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use rust_decimal::Decimal;
+use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
+
+use super::dynamo::{page_limit, unavailable};
+use super::items::{
+    Item, batch_pk, batch_sk, payout_from_item, payout_key, payout_to_item, string_attribute,
+};
+use super::schema::{BATCH_PK, BATCH_RECORD_SK, BATCH_SK, BY_BATCH, PK, SK};
+use super::{
+    BatchClaim, BatchItemsRequest, BatchStore, DynamoPayoutStore, ItemWrite, ListedPage,
+    StoreError, UndecodableItem,
+};
+use crate::domain::{Batch, BatchRef, BatchTally, InvoiceRef, Payout, PayoutStatus};
+
+/// DynamoDB's limits: items per TransactWriteItems, keys per BatchGetItem.
+const ITEMS_PER_TRANSACTION: usize = 100;
+const KEYS_PER_BATCH_GET: usize = 100;
+/// Cancelled transactions (a conflicting write in flight, throttling) are re-tried this often.
+const MAX_TRANSACTION_ATTEMPTS: u32 = 6;
+/// Items a filtered items Query evaluates at once (see `listing.rs`: Limit applies before the
+/// filter).
+const FILTERED_QUERY_LIMIT: usize = 200;
+
+fn batch_key(batch_ref: &BatchRef) -> Item {
+    HashMap::from([
+        (
+            PK.to_owned(),
+            string_attribute(batch_pk(batch_ref.as_str())),
+        ),
+        (SK.to_owned(), string_attribute(BATCH_RECORD_SK)),
+    ])
+}
+
+fn batch_to_item(batch: &Batch) -> Result<Item, StoreError> {
+    let mut item: Item = to_item(batch)
+        .map_err(|e| StoreError::Corrupt(format!("batch does not map to an item: {e}")))?;
+    item.extend(batch_key(&batch.batch_ref));
+    Ok(item)
+}
+
+fn batch_from_item(mut item: Item) -> Result<Batch, StoreError> {
+    item.remove(PK);
+    item.remove(SK);
+    from_item(item).map_err(|e| StoreError::Corrupt(format!("batch item: {e}")))
+}
+
+/// How a transaction of puts ended.
+enum TransactionEnd {
+    Written,
+    /// Cancelled: for each put, in order, whether its condition failed (the ref exists), and
+    /// the stored item when DynamoDB returned it.
+    RefsTaken(Vec<Option<Option<Item>>>),
+    /// Cancelled for another reason (a concurrent transaction on an item, throttling).
+    Retry(String),
+}
+
+impl DynamoPayoutStore {
+    async fn put_all_if_new(&self, items: &[Payout]) -> Result<TransactionEnd, StoreError> {
+        let mut puts = Vec::with_capacity(items.len());
+        for payout in items {
+            let put = Put::builder()
+                .table_name(self.table_name())
+                .set_item(Some(payout_to_item(payout)?))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build()
+                .map_err(|e| StoreError::Corrupt(format!("transaction put: {e}")))?;
+            puts.push(TransactWriteItem::builder().put(put).build());
+        }
+        let result = self
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(puts))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(TransactionEnd::Written),
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let reasons = cancelled.cancellation_reasons();
+                    let taken: Vec<Option<Option<Item>>> = reasons
+                        .iter()
+                        .map(|r| {
+                            (r.code() == Some("ConditionalCheckFailed")).then(|| r.item.clone())
+                        })
+                        .collect();
+                    if taken.iter().any(Option::is_some) {
+                        Ok(TransactionEnd::RefsTaken(taken))
+                    } else {
+                        Ok(TransactionEnd::Retry(format!("{:?}", reasons.first())))
+                    }
+                }
+                Some(TransactWriteItemsError::TransactionInProgressException(_))
+                | Some(TransactWriteItemsError::ProvisionedThroughputExceededException(_))
+                | Some(TransactWriteItemsError::ThrottlingException(_)) => Ok(
+                    TransactionEnd::Retry("a conflicting transaction or throttling".into()),
+                ),
+                _ => Err(unavailable("TransactWriteItems (batch items)", &error)),
+            },
+        }
+    }
+
+    /// Records one transaction's worth of items: those whose ref is free are written together;
+    /// a taken ref drops out (reported with what is stored) and the rest are tried again.
+    async fn record_chunk(&self, chunk: &[Payout]) -> Result<Vec<ItemWrite>, StoreError> {
+        let mut outcome: Vec<Option<ItemWrite>> = vec![None; chunk.len()];
+        let mut pending: Vec<usize> = (0..chunk.len()).collect();
+        let mut attempts = 0;
+        while !pending.is_empty() {
+            attempts += 1;
+            if attempts > MAX_TRANSACTION_ATTEMPTS + chunk.len() as u32 {
+                return Err(StoreError::Unavailable(
+                    "DynamoDB TransactWriteItems (batch items): cancelled too often".into(),
+                ));
+            }
+            let batch: Vec<Payout> = pending.iter().map(|&i| chunk[i].clone()).collect();
+            match self.put_all_if_new(&batch).await? {
+                TransactionEnd::Written => {
+                    for &i in &pending {
+                        outcome[i] = Some(ItemWrite::Written);
+                    }
+                    pending.clear();
+                }
+                TransactionEnd::RefsTaken(taken) => {
+                    let mut still = Vec::new();
+                    for (position, &i) in pending.iter().enumerate() {
+                        match taken.get(position).cloned().flatten() {
+                            Some(stored) => {
+                                let stored = match stored {
+                                    Some(item) => Some(payout_from_item(item)?),
+                                    None => self.get_payout_now(&chunk[i]).await?,
+                                };
+                                outcome[i] = Some(match stored {
+                                    // Our own earlier attempt (its answer lost) landed.
+                                    Some(p) if p == chunk[i] => ItemWrite::Written,
+                                    Some(p) => ItemWrite::Exists(p),
+                                    // Taken and gone again: try it once more.
+                                    None => {
+                                        still.push(i);
+                                        continue;
+                                    }
+                                });
+                            }
+                            None => still.push(i),
+                        }
+                    }
+                    pending = still;
+                }
+                TransactionEnd::Retry(reason) => {
+                    if attempts > MAX_TRANSACTION_ATTEMPTS {
+                        return Err(StoreError::Unavailable(format!(
+                            "DynamoDB TransactWriteItems (batch items): {reason}"
+                        )));
+                    }
+                    tokio::time::sleep(Duration::from_millis(20 << attempts)).await;
+                }
+            }
+        }
+        Ok(outcome
+            .into_iter()
+            .map(|o| o.unwrap_or(ItemWrite::Written))
+            .collect())
+    }
+
+    async fn get_payout_now(&self, payout: &Payout) -> Result<Option<Payout>, StoreError> {
+        use super::PayoutStore;
+        self.get(&payout.external_invoice_ref).await
+    }
+
+    async fn batch_get(&self, refs: &[InvoiceRef]) -> Result<Vec<Payout>, StoreError> {
+        let keys: Vec<Item> = refs.iter().map(|r| payout_key(r.as_str())).collect();
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Corrupt(format!("batch get: {e}")))?,
+        );
+        let mut payouts = Vec::with_capacity(refs.len());
+        let mut rounds = 0u32;
+        while let Some(keys) = request.take() {
+            rounds += 1;
+            let output = self
+                .client()
+                .batch_get_item()
+                .request_items(self.table_name(), keys)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchGetItem", &e))?;
+            if let Some(found) = output.responses().and_then(|r| r.get(self.table_name())) {
+                for item in found {
+                    payouts.push(payout_from_item(item.clone())?);
+                }
+            }
+            // Throttled keys come back unprocessed: asked again, backing off.
+            if let Some(left) = output
+                .unprocessed_keys()
+                .and_then(|u| u.get(self.table_name()))
+                .filter(|k| !k.keys().is_empty())
+            {
+                if rounds > 8 {
+                    return Err(StoreError::Unavailable(
+                        "DynamoDB BatchGetItem: keys left unprocessed".into(),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(10 << rounds)).await;
+                request = Some(left.clone());
+            }
+        }
+        Ok(payouts)
+    }
+
+    /// One Query page of the batch's items (or of their status and amount only).
+    fn batch_query(
+        &self,
+        batch_ref: &BatchRef,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client()
+            .query()
+            .table_name(self.table_name())
+            .index_name(BY_BATCH)
+            .key_condition_expression("#bpk = :batch")
+            .expression_attribute_names("#bpk", BATCH_PK)
+            .expression_attribute_values(":batch", string_attribute(batch_pk(batch_ref.as_str())))
+    }
+}
+
+fn text_of<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(text)) => Some(text),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl BatchStore for DynamoPayoutStore {
+    async fn create_batch(&self, batch: &Batch) -> Result<BatchClaim, StoreError> {
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table_name())
+            .set_item(Some(batch_to_item(batch)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(BatchClaim::Created),
+            Err(error) => match error.into_service_error() {
+                aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(
+                    refused,
+                ) => match refused.item {
+                    Some(item) => Ok(BatchClaim::Exists(batch_from_item(item)?)),
+                    None => match self.get_batch(&batch.batch_ref).await? {
+                        Some(stored) => Ok(BatchClaim::Exists(stored)),
+                        None => Err(StoreError::Unavailable(
+                            "the batch existed at create but is gone".into(),
+                        )),
+                    },
+                },
+                other => Err(StoreError::Unavailable(format!(
+                    "DynamoDB PutItem (batch): {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(other)
+                        .to_string()
+                        .chars()
+                        .take(300)
+                        .collect::<String>()
+                ))),
+            },
+        }
+    }
+
+    async fn get_batch(&self, batch_ref: &BatchRef) -> Result<Option<Batch>, StoreError> {
+        let output = self
+            .client()
+            .get_item()
+            .table_name(self.table_name())
+            .set_key(Some(batch_key(batch_ref)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem (batch)", &e))?;
+        output.item.map(batch_from_item).transpose()
+    }
+
+    async fn mark_accepted(&self, batch_ref: &BatchRef) -> Result<(), StoreError> {
+        self.client()
+            .update_item()
+            .table_name(self.table_name())
+            .set_key(Some(batch_key(batch_ref)))
+            .update_expression("SET #state = :accepted")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":accepted", string_attribute("ACCEPTED"))
+            .send()
+            .await
+            .map_err(|e| unavailable("UpdateItem (batch accepted)", &e))?;
+        Ok(())
+    }
+
+    async fn keep_final_tally(
+        &self,
+        batch_ref: &BatchRef,
+        tally: &BatchTally,
+    ) -> Result<(), StoreError> {
+        let value: AttributeValue = serde_dynamo::to_attribute_value(tally)
+            .map_err(|e| StoreError::Corrupt(format!("batch tally: {e}")))?;
+        self.client()
+            .update_item()
+            .table_name(self.table_name())
+            .set_key(Some(batch_key(batch_ref)))
+            .update_expression("SET #tally = :tally")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#tally", "final_tally")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":tally", value)
+            .send()
+            .await
+            .map_err(|e| unavailable("UpdateItem (batch final tally)", &e))?;
+        Ok(())
+    }
+
+    async fn get_payouts(&self, refs: &[InvoiceRef]) -> Result<Vec<Payout>, StoreError> {
+        let mut payouts = Vec::new();
+        for chunk in refs.chunks(KEYS_PER_BATCH_GET) {
+            payouts.extend(self.batch_get(chunk).await?);
+        }
+        Ok(payouts)
+    }
+
+    async fn record_items(&self, items: &[Payout]) -> Result<Vec<ItemWrite>, StoreError> {
+        let mut writes = Vec::with_capacity(items.len());
+        for chunk in items.chunks(ITEMS_PER_TRANSACTION) {
+            writes.extend(self.record_chunk(chunk).await?);
+        }
+        Ok(writes)
+    }
+
+    async fn tally(&self, batch_ref: &BatchRef) -> Result<BatchTally, StoreError> {
+        let mut tally = BatchTally::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .batch_query(batch_ref)
+                .projection_expression("#status, amount")
+                .expression_attribute_names("#status", "status")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Query (by_batch tally)", &e))?;
+            for item in output.items() {
+                let status = text_of(item, "status").and_then(|s| {
+                    PayoutStatus::ALL
+                        .into_iter()
+                        .find(|known| known.as_str() == s)
+                });
+                let amount = text_of(item, "amount").and_then(|a| a.parse::<Decimal>().ok());
+                match (status, amount) {
+                    (Some(status), Some(amount)) => tally.add(status, amount),
+                    _ => {
+                        return Err(StoreError::Corrupt(format!(
+                            "an item of batch {batch_ref} has no readable status or amount"
+                        )));
+                    }
+                }
+            }
+            match output.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(tally),
+            }
+        }
+    }
+
+    async fn batch_items(&self, request: &BatchItemsRequest) -> Result<ListedPage, StoreError> {
+        // One more than the page: whether it exists says if there is a next page.
+        let want = request.limit + 1;
+        let mut page = ListedPage::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let missing = want - page.payouts.len();
+            let mut query = self
+                .batch_query(&request.batch_ref)
+                .limit(page_limit(match request.status {
+                    Some(_) => missing.max(FILTERED_QUERY_LIMIT),
+                    None => missing,
+                }))
+                .set_exclusive_start_key(start.take());
+            if let Some(after) = request.after_index {
+                query = query
+                    .key_condition_expression("#bpk = :batch AND #bsk > :after")
+                    .expression_attribute_names("#bsk", BATCH_SK)
+                    .expression_attribute_values(":after", string_attribute(batch_sk(after)));
+            }
+            if let Some(status) = request.status {
+                query = query
+                    .filter_expression("#status = :status")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", string_attribute(status.as_str()));
+            }
+            let output = query
+                .send()
+                .await
+                .map_err(|e| unavailable("Query (by_batch)", &e))?;
+            for item in output.items() {
+                if page.payouts.len() == want {
+                    break;
+                }
+                let key = text_of(item, PK).unwrap_or("(no pk)").to_owned();
+                match payout_from_item(item.clone()) {
+                    Ok(payout) => page.payouts.push(payout),
+                    Err(e) => page.undecodable.push(UndecodableItem {
+                        key,
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+            match output.last_evaluated_key() {
+                Some(key) if !key.is_empty() && page.payouts.len() < want => {
+                    start = Some(key.clone())
+                }
+                _ => break,
+            }
+        }
+        page.more = page.payouts.len() > request.limit;
+        page.payouts.truncate(request.limit);
+        Ok(page)
+    }
+}
