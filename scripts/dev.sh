@@ -115,7 +115,8 @@ start .run/reconciler.log bash -c "while sleep $RECONCILE_EVERY; do
 # invoked through cargo lambda watch's Invoke API.
 start .run/event-runner.log env AWS_ENDPOINT_URL="$endpoint" \
   target/debug/event-runner run --table payouts --invoke-url "http://127.0.0.1:$PORT" \
-  --webhook-queue-url "$WEBHOOK_QUEUE_URL" --stream-dlq-url "$STREAM_DLQ_URL"
+  --webhook-queue-url "$WEBHOOK_QUEUE_URL" --stream-dlq-url "$STREAM_DLQ_URL" \
+  --batch-queue-url "$BATCH_QUEUE_URL"
 # The merchant's endpoint: prints each verified event on this terminal.
 setsid target/debug/event-runner receive --addr "127.0.0.1:$RECEIVER_PORT" --secret "$DEV_WEBHOOK_SECRET" &
 groups+=("$!")
@@ -129,6 +130,7 @@ leanx-payouts is running locally:
   reconciler                 every ${RECONCILE_EVERY}s
   events                     stream -> publish-events -> bus -> queue -> deliver-webhooks
                              logs: .run/event-runner.log, .run/watch.log
+  batches                    create-payout-batch -> queue -> send-batch-items (BATCH_SEND_RATE 10/s)
   webhook receiver           http://127.0.0.1:$RECEIVER_PORT  (verified events are printed below)
 
 Which bank, who holds the account, the pool's balance:
@@ -156,6 +158,14 @@ Each payout's events arrive below as they happen, e.g.
 
 This month's payouts, newest first, two a page (pass next_cursor back as cursor):
   curl -s "http://127.0.0.1:$PORT/payouts?created_from=$(date -u +%Y-%m)-01T00:00:00Z&limit=2"
+
+A 3-item payroll in one request, its progress, and its CSV:
+  curl -s -X POST http://127.0.0.1:$PORT/payout-batches -H 'content-type: application/json' -d '{"batch_ref":"PAYROLL-DEMO","items":[
+    {"external_invoice_ref":"PAY-DEMO-1","payout_service_id":23,"amount":"2500.00","recipient_name":"Siti Aminah","third_party_account_no":"8011408168","recipient_reference":"Salary Nov"},
+    {"external_invoice_ref":"PAY-DEMO-2","payout_service_id":23,"amount":"3100.50","recipient_name":"Tan Ah Kow","third_party_account_no":"8011408169","recipient_reference":"Salary Nov"},
+    {"external_invoice_ref":"PAY-DEMO-3","payout_service_id":23,"amount":"1980.25","recipient_name":"Muthu a/l Rajan","third_party_account_no":"8011408170","recipient_reference":"Salary Nov"}]}'
+  curl -s http://127.0.0.1:$PORT/payout-batches/PAYROLL-DEMO
+  curl -s -H 'accept: text/csv' http://127.0.0.1:$PORT/payout-batches/PAYROLL-DEMO/items
 
 Press Ctrl-C to stop everything.
 MSG

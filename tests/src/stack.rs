@@ -67,6 +67,10 @@ pub struct StackOptions {
     /// [`crate::tcp_proxy::TcpProxy`] in front of it); the test's own `Stack::store` always
     /// talks to the local server directly.
     pub functions_dynamodb_endpoint: Option<String>,
+    /// Each invocation's limit (Lambda's timeout; API Gateway answers 504 past 30 s). A test
+    /// whose work is bound by the local stand-in's speed (moto is a single Python process, far
+    /// slower than DynamoDB) may raise it, and says so.
+    pub invocation_timeout: Duration,
 }
 
 impl Default for StackOptions {
@@ -84,6 +88,7 @@ impl Default for StackOptions {
             },
             function_env: Vec::new(),
             functions_dynamodb_endpoint: None,
+            invocation_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -164,6 +169,7 @@ impl Stack {
             DESCRIPTION.routes().to_vec(),
             Options {
                 instances: options.instances,
+                timeout: options.invocation_timeout,
                 front: Some(front),
                 ..Options::default()
             },

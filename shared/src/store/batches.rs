@@ -1,33 +1,29 @@
-//! [`BatchStore`] on DynamoDB: the batch record, its items recorded 100 to a transaction (each
-//! conditional on its ref being free), and its progress read from the `by_batch` index.
+//! [`BatchStore`] on DynamoDB: the batch record, its items recorded many at a time (each a
+//! conditional put on its ref being free), and its progress read from the `by_batch` index.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, KeysAndAttributes, ReturnValuesOnConditionCheckFailure,
 };
 use rust_decimal::Decimal;
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use super::dynamo::{page_limit, unavailable};
-use super::items::{
-    Item, batch_pk, batch_sk, payout_from_item, payout_key, payout_to_item, string_attribute,
-};
+use super::items::{Item, batch_pk, batch_sk, payout_from_item, payout_key, string_attribute};
 use super::schema::{BATCH_PK, BATCH_RECORD_SK, BATCH_SK, BY_BATCH, PK, SK};
 use super::{
-    BatchClaim, BatchItemsRequest, BatchStore, DynamoPayoutStore, ItemWrite, ListedPage,
-    StoreError, UndecodableItem,
+    BatchClaim, BatchItemsRequest, BatchStore, ClaimOutcome, DynamoPayoutStore, ItemWrite,
+    ListedPage, PayoutStore, StoreError, UndecodableItem,
 };
 use crate::domain::{Batch, BatchRef, BatchTally, InvoiceRef, Payout, PayoutStatus};
 
-/// DynamoDB's limits: items per TransactWriteItems, keys per BatchGetItem.
-const ITEMS_PER_TRANSACTION: usize = 100;
+/// Conditional PutItems in flight at once while recording a batch's items.
+const ITEM_WRITES_IN_FLIGHT: usize = 32;
+/// DynamoDB's limit of keys per BatchGetItem.
 const KEYS_PER_BATCH_GET: usize = 100;
-/// Cancelled transactions (a conflicting write in flight, throttling) are re-tried this often.
-const MAX_TRANSACTION_ATTEMPTS: u32 = 6;
 /// Items a filtered items Query evaluates at once (see `listing.rs`: Limit applies before the
 /// filter).
 const FILTERED_QUERY_LIMIT: usize = 200;
@@ -55,130 +51,12 @@ fn batch_from_item(mut item: Item) -> Result<Batch, StoreError> {
     from_item(item).map_err(|e| StoreError::Corrupt(format!("batch item: {e}")))
 }
 
-/// How a transaction of puts ended.
-enum TransactionEnd {
-    Written,
-    /// Cancelled: for each put, in order, whether its condition failed (the ref exists), and
-    /// the stored item when DynamoDB returned it.
-    RefsTaken(Vec<Option<Option<Item>>>),
-    /// Cancelled for another reason (a concurrent transaction on an item, throttling).
-    Retry(String),
-}
-
 impl DynamoPayoutStore {
-    async fn put_all_if_new(&self, items: &[Payout]) -> Result<TransactionEnd, StoreError> {
-        let mut puts = Vec::with_capacity(items.len());
-        for payout in items {
-            let put = Put::builder()
-                .table_name(self.table_name())
-                .set_item(Some(payout_to_item(payout)?))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .build()
-                .map_err(|e| StoreError::Corrupt(format!("transaction put: {e}")))?;
-            puts.push(TransactWriteItem::builder().put(put).build());
+    async fn write_item(&self, item: &Payout) -> Result<ItemWrite, StoreError> {
+        match PayoutStore::create_pending(self, item).await? {
+            ClaimOutcome::Created => Ok(ItemWrite::Written),
+            ClaimOutcome::Exists(stored) => Ok(ItemWrite::Exists(stored)),
         }
-        let result = self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(puts))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(TransactionEnd::Written),
-            Err(error) => match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                    let reasons = cancelled.cancellation_reasons();
-                    let taken: Vec<Option<Option<Item>>> = reasons
-                        .iter()
-                        .map(|r| {
-                            (r.code() == Some("ConditionalCheckFailed")).then(|| r.item.clone())
-                        })
-                        .collect();
-                    if taken.iter().any(Option::is_some) {
-                        Ok(TransactionEnd::RefsTaken(taken))
-                    } else {
-                        Ok(TransactionEnd::Retry(format!("{:?}", reasons.first())))
-                    }
-                }
-                Some(TransactWriteItemsError::TransactionInProgressException(_))
-                | Some(TransactWriteItemsError::ProvisionedThroughputExceededException(_))
-                | Some(TransactWriteItemsError::ThrottlingException(_)) => Ok(
-                    TransactionEnd::Retry("a conflicting transaction or throttling".into()),
-                ),
-                _ => Err(unavailable("TransactWriteItems (batch items)", &error)),
-            },
-        }
-    }
-
-    /// Records one transaction's worth of items: those whose ref is free are written together;
-    /// a taken ref drops out (reported with what is stored) and the rest are tried again.
-    async fn record_chunk(&self, chunk: &[Payout]) -> Result<Vec<ItemWrite>, StoreError> {
-        let mut outcome: Vec<Option<ItemWrite>> = vec![None; chunk.len()];
-        let mut pending: Vec<usize> = (0..chunk.len()).collect();
-        let mut attempts = 0;
-        while !pending.is_empty() {
-            attempts += 1;
-            if attempts > MAX_TRANSACTION_ATTEMPTS + chunk.len() as u32 {
-                return Err(StoreError::Unavailable(
-                    "DynamoDB TransactWriteItems (batch items): cancelled too often".into(),
-                ));
-            }
-            let batch: Vec<Payout> = pending.iter().map(|&i| chunk[i].clone()).collect();
-            match self.put_all_if_new(&batch).await? {
-                TransactionEnd::Written => {
-                    for &i in &pending {
-                        outcome[i] = Some(ItemWrite::Written);
-                    }
-                    pending.clear();
-                }
-                TransactionEnd::RefsTaken(taken) => {
-                    let mut still = Vec::new();
-                    for (position, &i) in pending.iter().enumerate() {
-                        match taken.get(position).cloned().flatten() {
-                            Some(stored) => {
-                                let stored = match stored {
-                                    Some(item) => Some(payout_from_item(item)?),
-                                    None => self.get_payout_now(&chunk[i]).await?,
-                                };
-                                outcome[i] = Some(match stored {
-                                    // Our own earlier attempt (its answer lost) landed.
-                                    Some(p) if p == chunk[i] => ItemWrite::Written,
-                                    Some(p) => ItemWrite::Exists(p),
-                                    // Taken and gone again: try it once more.
-                                    None => {
-                                        still.push(i);
-                                        continue;
-                                    }
-                                });
-                            }
-                            None => still.push(i),
-                        }
-                    }
-                    pending = still;
-                }
-                TransactionEnd::Retry(reason) => {
-                    if attempts > MAX_TRANSACTION_ATTEMPTS {
-                        return Err(StoreError::Unavailable(format!(
-                            "DynamoDB TransactWriteItems (batch items): {reason}"
-                        )));
-                    }
-                    tokio::time::sleep(Duration::from_millis(20 << attempts)).await;
-                }
-            }
-        }
-        Ok(outcome
-            .into_iter()
-            .map(|o| o.unwrap_or(ItemWrite::Written))
-            .collect())
-    }
-
-    async fn get_payout_now(&self, payout: &Payout) -> Result<Option<Payout>, StoreError> {
-        use super::PayoutStore;
-        self.get(&payout.external_invoice_ref).await
     }
 
     async fn batch_get(&self, refs: &[InvoiceRef]) -> Result<Vec<Payout>, StoreError> {
@@ -344,12 +222,19 @@ impl BatchStore for DynamoPayoutStore {
         Ok(payouts)
     }
 
+    /// Each item is its own conditional PutItem (the claim of `POST /payouts`), many in flight:
+    /// BatchWriteItem cannot be conditional, so it could overwrite a payout made meanwhile under
+    /// the same ref; and a transaction would buy nothing (each item stands alone, and a retry
+    /// of the acceptance finishes what a crash left) at twice the write cost.
     async fn record_items(&self, items: &[Payout]) -> Result<Vec<ItemWrite>, StoreError> {
-        let mut writes = Vec::with_capacity(items.len());
-        for chunk in items.chunks(ITEMS_PER_TRANSACTION) {
-            writes.extend(self.record_chunk(chunk).await?);
-        }
-        Ok(writes)
+        use futures::StreamExt as _;
+        let writes: Vec<_> = items.iter().map(|item| self.write_item(item)).collect();
+        futures::stream::iter(writes)
+            .buffered(ITEM_WRITES_IN_FLIGHT)
+            .collect::<Vec<Result<ItemWrite, StoreError>>>()
+            .await
+            .into_iter()
+            .collect()
     }
 
     async fn tally(&self, batch_ref: &BatchRef) -> Result<BatchTally, StoreError> {

@@ -1,7 +1,7 @@
 //! `POST /payout-batches`: validate every item, claim the batch's ref, record every item as a
 //! PENDING payout under the batch's claim and queue it for `send-batch-items`.
 //!
-//! Nothing is sent here. Items are recorded 100 at a time, each conditional on its ref being
+//! Nothing is sent here. Items are recorded 250 at a time, each conditional on its ref being
 //! free, and each chunk is queued as soon as it is recorded; the batch is marked accepted last.
 //! If this dies half-way, the same request again finds its batch still accepting, finds its
 //! recorded items as its own, and records and queues the rest: no item is recorded twice, and
@@ -93,8 +93,8 @@ pub struct AcceptBatch {
     pub queue_ttl: Duration,
 }
 
-/// Items recorded and queued together: DynamoDB's transaction size.
-const ITEMS_PER_CHUNK: usize = 100;
+/// Items recorded, then queued, together: queued as soon as recorded, so sending starts early.
+const ITEMS_PER_CHUNK: usize = 250;
 /// SQS's batch size.
 const MESSAGES_PER_SEND: usize = 10;
 /// How many times an item's join is re-tried after losing a race on the payout.
@@ -178,9 +178,12 @@ impl AcceptBatch {
                     external_invoice_ref: p.external_invoice_ref.to_string(),
                 })
                 .collect();
-            for messages in queued.chunks(MESSAGES_PER_SEND) {
-                self.queue.enqueue(messages).await?;
-            }
+            futures::future::try_join_all(
+                queued
+                    .chunks(MESSAGES_PER_SEND)
+                    .map(|messages| self.queue.enqueue(messages)),
+            )
+            .await?;
             items.extend(recorded);
             if !half_reached && items.len() >= half {
                 half_reached = true;

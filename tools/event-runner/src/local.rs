@@ -1,6 +1,7 @@
 //! The pipeline's AWS resources on a local stand-in (moto), as template.yaml declares them in
 //! AWS: the bus, the rule (source `leanx-payouts`) → the webhook queue, its redrive to a
-//! dead-letter queue, and the stream mapping's on-failure queue. Idempotent: creating what
+//! dead-letter queue, the stream mapping's on-failure queue, and the batch queue with its
+//! dead-letter queue. Idempotent: creating what
 //! exists returns it.
 
 use serde_json::json;
@@ -14,6 +15,9 @@ pub struct LocalPipeline {
     pub webhook_queue_url: String,
     pub webhook_dlq_url: String,
     pub stream_dlq_url: String,
+    /// The batch queue (`create-payout-batch` → `send-batch-items`) and its dead-letter queue.
+    pub batch_queue_url: String,
+    pub batch_dlq_url: String,
 }
 
 /// Settings of the local webhook queue (the deployed one: 120 s, 13 receives).
@@ -98,6 +102,18 @@ pub async fn set_up(
         ],
     )
     .await?;
+    let (batch_dlq_url, batch_dlq_arn) =
+        queue(&sqs, &format!("{prefix}-batch-send-dlq"), &[]).await?;
+    let batch_redrive = json!({ "deadLetterTargetArn": batch_dlq_arn, "maxReceiveCount": 10 });
+    let (batch_queue_url, _) = queue(
+        &sqs,
+        &format!("{prefix}-batch-send"),
+        &[
+            (Q::VisibilityTimeout, "30".into()),
+            (Q::RedrivePolicy, batch_redrive.to_string()),
+        ],
+    )
+    .await?;
     let bus_name = format!("{prefix}-payout-events");
     let bus = events.create_event_bus().name(&bus_name).send().await;
     if let Err(e) = bus {
@@ -139,5 +155,7 @@ pub async fn set_up(
         webhook_queue_url,
         webhook_dlq_url,
         stream_dlq_url,
+        batch_queue_url,
+        batch_dlq_url,
     })
 }

@@ -2,7 +2,7 @@
 //! README "Events locally"), and a local webhook receiver.
 //!
 //!   event-runner run --table payouts --invoke-url http://127.0.0.1:9000 \
-//!       [--webhook-queue-url URL] [--stream-dlq-url URL]
+//!       [--webhook-queue-url URL] [--stream-dlq-url URL] [--batch-queue-url URL]
 //!   event-runner receive --addr 127.0.0.1:9100   # secret from MERCHANT_WEBHOOK_SECRET
 //!   event-runner set-up --prefix payouts          # the bus, rule and queues, on moto
 
@@ -37,6 +37,9 @@ enum Command {
         /// The queue the bus's rule feeds; without it only the stream is polled.
         #[arg(long, env = "WEBHOOK_QUEUE_URL")]
         webhook_queue_url: Option<String>,
+        /// The batch queue (`send-batch-items`' trigger); without it batches are not sent.
+        #[arg(long, env = "BATCH_QUEUE_URL")]
+        batch_queue_url: Option<String>,
         /// The stream mapping's on-failure destination.
         #[arg(long)]
         stream_dlq_url: Option<String>,
@@ -105,12 +108,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!("WEBHOOK_QUEUE_URL='{}'", made.webhook_queue_url);
             println!("WEBHOOK_DLQ_URL='{}'", made.webhook_dlq_url);
             println!("STREAM_DLQ_URL='{}'", made.stream_dlq_url);
+            println!("BATCH_QUEUE_URL='{}'", made.batch_queue_url);
+            println!("BATCH_DLQ_URL='{}'", made.batch_dlq_url);
             Ok(())
         }
         Command::Run {
             table,
             invoke_url,
             webhook_queue_url,
+            batch_queue_url,
             stream_dlq_url,
             stream_batch_size,
             maximum_retry_attempts,
@@ -148,14 +154,47 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 ),
                 None => None,
             };
+            let batch_queue = match batch_queue_url {
+                Some(queue_url) => Some(
+                    QueueMapping::new(
+                        &config,
+                        QueueSettings {
+                            function: "send-batch-items".into(),
+                            queue_url,
+                            batch_size: 10,
+                        },
+                    )
+                    .await?,
+                ),
+                None => None,
+            };
             eprintln!(
-                "event-runner: polling the stream of {table}{}",
+                "event-runner: polling the stream of {table}{}{}",
                 if queue.is_some() {
-                    " and the webhook queue"
+                    ", the webhook queue"
+                } else {
+                    ""
+                },
+                if batch_queue.is_some() {
+                    ", the batch queue"
                 } else {
                     ""
                 }
             );
+            let batch_loop = async {
+                let Some(batch_queue) = &batch_queue else {
+                    return std::future::pending::<()>().await;
+                };
+                loop {
+                    if let Err(error) = batch_queue
+                        .poll_once(&invoke, Duration::from_secs(1))
+                        .await
+                    {
+                        eprintln!("event-runner: {error}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            };
             let pause = Duration::from_millis(poll_ms);
             let queue_loop = async {
                 let Some(queue) = &queue else {
@@ -180,7 +219,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     }
                 }
             };
-            tokio::join!(queue_loop, stream_loop);
+            tokio::join!(queue_loop, stream_loop, batch_loop);
             Ok(())
         }
     }
