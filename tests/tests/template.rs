@@ -262,6 +262,10 @@ fn every_function_has_its_own_role_and_no_managed_policy() {
 /// - `due_for_check`: Query on `due_for_check` (projects whole payouts; no GetItem).
 /// - `list` (`PayoutListing`): Query on `by_created` (projects whole payouts; no GetItem).
 /// - `unmatched_callbacks` (Query on the table): payouts-admin only, never a function.
+/// - batches (shared/src/store/batches.rs): `create_batch` PutItem (conditional), `get_batch`
+///   GetItem, `mark_accepted` and `keep_final_tally` UpdateItem, `get_payouts` BatchGetItem,
+///   `record_items` TransactWriteItems of conditional Puts (IAM has no TransactWriteItems
+///   action: each Put is authorised as PutItem), `tally` and `batch_items` Query on `by_batch`.
 ///
 /// Every function reads the LeanX secret at start (`config::load_credentials`) and writes its
 /// own log group.
@@ -287,6 +291,44 @@ fn expected_grants(own_log_group: &str, binary: &str) -> BTreeSet<(String, Targe
         "reconcile-payouts" => [table("PutItem"), query(schema::DUE_FOR_CHECK)].into(),
         // list_payouts: list (Query by_created) and nothing else: no GetItem, no write.
         "list-payouts" => [query(schema::BY_CREATED)].into(),
+        // accept_batch: create_batch (PutItem), get_batch and a payout's read-back (GetItem),
+        // get_payouts (BatchGetItem), record_items and save (PutItem: a transaction's Puts),
+        // mark_accepted (UpdateItem), a replay's tally (Query by_batch); the items are queued
+        // with SendMessageBatch, authorised by sqs:SendMessage.
+        "create-payout-batch" => {
+            let mut g: BTreeSet<_> = [
+                table("GetItem"),
+                table("PutItem"),
+                table("UpdateItem"),
+                table("BatchGetItem"),
+                query(schema::BY_BATCH),
+            ]
+            .into();
+            g.insert((
+                "sqs:SendMessage".to_owned(),
+                Target::Queue("BatchSendQueue".into()),
+            ));
+            g
+        }
+        // get_batch: get_batch (GetItem), tally (Query by_batch), keep_final_tally (UpdateItem).
+        "get-payout-batch" => [
+            table("GetItem"),
+            table("UpdateItem"),
+            query(schema::BY_BATCH),
+        ]
+        .into(),
+        // list_batch_items: get_batch (GetItem), batch_items (Query by_batch); no write.
+        "list-payout-batch-items" => [table("GetItem"), query(schema::BY_BATCH)].into(),
+        // send_batch_item: create-payout's path (get, take-over and send: GetItem, PutItem);
+        // its event source mapping receives and deletes with the function's role. A message to
+        // send again is reported back (ReportBatchItemFailures): no ChangeMessageVisibility.
+        "send-batch-items" => {
+            let mut g: BTreeSet<_> = [table("PutItem"), table("GetItem")].into();
+            for a in ["ReceiveMessage", "DeleteMessage", "GetQueueAttributes"] {
+                g.insert((format!("sqs:{a}"), Target::Queue("BatchSendQueue".into())));
+            }
+            g
+        }
         // list_payout_services and get_balance: LeanX only, no table.
         "list-payout-services" | "get-balance" => BTreeSet::new(),
         // verify_recipient: RecipientVerifications::save (PutItem by id, PutItem latest).
@@ -352,14 +394,18 @@ fn each_function_holds_exactly_the_actions_its_code_calls() {
         fns.keys().map(String::as_str).collect::<Vec<_>>(),
         [
             "create-payout",
+            "create-payout-batch",
             "deliver-webhooks",
             "get-balance",
             "get-payout",
+            "get-payout-batch",
             "leanx-callback",
+            "list-payout-batch-items",
             "list-payout-services",
             "list-payouts",
             "publish-events",
             "reconcile-payouts",
+            "send-batch-items",
             "verify-recipient",
         ]
     );
@@ -634,6 +680,17 @@ fn routes_and_their_authorization_follow_docs_api_md() {
             "PayoutsApi",
         ),
         ("GET /balance", "get-balance", "PayoutsApi"),
+        ("POST /payout-batches", "create-payout-batch", "PayoutsApi"),
+        (
+            "GET /payout-batches/{batch_ref}",
+            "get-payout-batch",
+            "PayoutsApi",
+        ),
+        (
+            "GET /payout-batches/{batch_ref}/items",
+            "list-payout-batch-items",
+            "PayoutsApi",
+        ),
     ]
     .into_iter()
     .map(|(r, f, a)| (r.to_owned(), (f.to_owned(), a.to_owned())))
@@ -1080,10 +1137,19 @@ const EVIDENCE_METRICS: [(&str, u64, u64); 5] = [
 /// so they never meet the evidence those metrics count.
 const NEVER_TOUCH_A_PAYOUT: [&str; 3] = ["list-payout-services", "verify-recipient", "get-balance"];
 
-/// Whether `function` (logical id) can never publish evidence `metric`. list-payouts only reads
-/// stored payouts and never asks LeanX: of the evidence it can only meet an undecodable item.
+/// Whether `function` (logical id) can never publish evidence `metric`. list-payouts and
+/// list-payout-batch-items only read stored payouts (skipping what they cannot decode) and never
+/// ask LeanX: of the evidence they can only meet an undecodable item. create-payout-batch and
+/// get-payout-batch never ask LeanX either, and refuse (rather than skip) an item they cannot
+/// read. send-batch-items sends as create-payout does, and meets what it meets.
 fn never_publishes(function: &str, metric: &str) -> bool {
-    function == "ListPayoutsFunction" && metric != leanx_payouts::metrics::UNDECODABLE_ITEMS
+    match function {
+        "ListPayoutsFunction" | "ListPayoutBatchItemsFunction" => {
+            metric != leanx_payouts::metrics::UNDECODABLE_ITEMS
+        }
+        "CreatePayoutBatchFunction" | "GetPayoutBatchFunction" => true,
+        _ => false,
+    }
 }
 
 #[test]
@@ -1391,4 +1457,150 @@ fn webhooks_are_conditional_and_retried_for_a_day_before_dead_lettering() {
         statements[0]["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::GetAtt"],
         serde_json::json!(["WebhookRule", "Arn"])
     );
+}
+
+// ---------------------------------------------------------------- batch payouts
+
+/// The default of `BATCH_SEND_RATE` (docs/api.md, shared/API.md): sends per second in total.
+const DEFAULT_BATCH_SEND_RATE: u64 = 10;
+/// `BATCH_QUEUE_TTL_SECONDS`' default: after it the reconciler closes an item never sent.
+const BATCH_QUEUE_TTL_SECONDS: u64 = 6 * 3600;
+
+/// send-batch-items' queue mapping runs at most `MaximumConcurrency` invocations, and each
+/// container spaces its sends `BATCH_SEND_CONCURRENCY / BATCH_SEND_RATE` seconds apart: the two
+/// must be the same number for the containers together to keep to the stack's rate.
+#[test]
+fn batch_sends_keep_to_the_stack_rate_through_the_mappings_concurrency() {
+    let t = template();
+    let (_, send) = functions(&t)["send-batch-items"];
+    let events: Vec<&Value> = send["Properties"]["Events"]
+        .as_object()
+        .unwrap()
+        .values()
+        .collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["Type"], "SQS");
+    let mapping = &events[0]["Properties"];
+    assert_eq!(
+        mapping["Queue"]["Fn::GetAtt"],
+        serde_json::json!(["BatchSendQueue", "Arn"])
+    );
+    // An item not sent now goes back alone; the others of its invocation are done.
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+    let max_concurrency = mapping["ScalingConfig"]["MaximumConcurrency"]
+        .as_u64()
+        .expect("the mapping's concurrency is capped");
+    let env = &environments(&t)["send-batch-items"];
+    let concurrency: u64 = env["BATCH_SEND_CONCURRENCY"]
+        .as_str()
+        .expect("BATCH_SEND_CONCURRENCY is set")
+        .parse()
+        .unwrap();
+    assert_eq!(
+        concurrency, max_concurrency,
+        "BATCH_SEND_CONCURRENCY must be the mapping's MaximumConcurrency"
+    );
+    assert_eq!(env["BATCH_SEND_RATE"]["Ref"], "BatchSendRate");
+    let rate = &t["Parameters"]["BatchSendRate"];
+    assert_eq!(rate["Type"], "Number");
+    assert_eq!(rate["Default"], DEFAULT_BATCH_SEND_RATE);
+    let slowest = rate["MinValue"].as_u64().expect("a smallest rate");
+    assert!(slowest >= 1);
+    assert!(
+        rate["MaxValue"].as_u64().is_some(),
+        "an upper bound, so that LeanX is never flooded by a typo"
+    );
+    // A whole invocation's pacing fits its timeout even at the slowest rate the stack allows.
+    let batch_size = mapping["BatchSize"].as_u64().expect("a batch size");
+    let timeout = send["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(
+        batch_size * concurrency < timeout * slowest,
+        "{batch_size} items {concurrency}/{slowest} s apart do not fit a {timeout} s timeout"
+    );
+}
+
+/// An item is sent exactly as POST /payouts sends (config::Needs::Sending), and its claim
+/// outlives one item's worst case: a verification, two refused connects, one full request.
+#[test]
+fn batch_items_are_sent_with_create_payouts_settings_under_a_claim_that_outlives_a_send() {
+    let t = template();
+    let envs = environments(&t);
+    let (create, send) = (&envs["create-payout"], &envs["send-batch-items"]);
+    for name in [
+        "LEANX_VIRTUAL_POOL_REFERENCE",
+        "CALLBACK_URL",
+        "CLAIM_TTL_SECONDS",
+        "LEANX_BASE_URL",
+        "LEANX_SECRET_ARN",
+        "LEANX_SIGN_REQUESTS",
+        "LEANX_TIMEOUT_MS",
+        "TABLE_NAME",
+    ] {
+        assert!(create.contains_key(name), "create-payout has no {name}");
+        assert_eq!(send.get(name), create.get(name), "send-batch-items' {name}");
+    }
+    let leanx_ms: u64 = send["LEANX_TIMEOUT_MS"].as_str().unwrap().parse().unwrap();
+    let claim_ttl: u64 = send["CLAIM_TTL_SECONDS"].as_str().unwrap().parse().unwrap();
+    assert!(
+        claim_ttl * 1000 > leanx_ms + 2 * 3_000 + leanx_ms,
+        "CLAIM_TTL_SECONDS {claim_ttl} does not outlive one item's send"
+    );
+    let (_, accept) = functions(&t)["create-payout-batch"];
+    assert_eq!(
+        accept["Properties"]["Environment"]["Variables"]["BATCH_QUEUE_URL"]["Ref"],
+        "BatchSendQueue"
+    );
+    // API Gateway gives up on an integration after 30 s.
+    assert!(accept["Properties"]["Timeout"].as_u64().unwrap() < 30);
+}
+
+/// The batch queue hands a message back after six of the function's timeouts (AWS's advice for
+/// an SQS event source), dead-letters it after bounded receives, keeps it past the time the
+/// reconciler takes over, and a dead letter fires an alarm.
+#[test]
+fn the_batch_queue_redelivers_boundedly_then_dead_letters_with_an_alarm() {
+    let t = template();
+    let r = resources(&t);
+    for id in ["BatchSendQueue", "BatchSendDeadLetterQueue"] {
+        assert_eq!(r[id]["Type"], "AWS::SQS::Queue", "{id}");
+        assert!(r[id]["Condition"].is_null(), "{id}: batches are always on");
+        assert_eq!(r[id]["Properties"]["SqsManagedSseEnabled"], true, "{id}");
+    }
+    let queue = &r["BatchSendQueue"]["Properties"];
+    let (_, send) = functions(&t)["send-batch-items"];
+    let timeout = send["Properties"]["Timeout"].as_u64().unwrap();
+    let visibility = queue["VisibilityTimeout"].as_u64().unwrap();
+    assert_eq!(visibility, 6 * timeout);
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"],
+        serde_json::json!(["BatchSendDeadLetterQueue", "Arn"])
+    );
+    let receives = queue["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap();
+    assert!((2..=100).contains(&receives), "{receives} receives");
+    let retention = queue["MessageRetentionPeriod"].as_u64().unwrap();
+    // Retention never drops a message before its receives are spent and it is dead-lettered.
+    assert!(retention > receives * visibility);
+    assert!(retention >= BATCH_QUEUE_TTL_SECONDS);
+    let dlq_retention = r["BatchSendDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
+        .as_u64()
+        .unwrap();
+    assert!(dlq_retention > retention);
+    let alarms = of_type(&t, "AWS::CloudWatch::Alarm");
+    let on_dlq: Vec<_> = alarms
+        .iter()
+        .filter(|(_, a)| {
+            a["Properties"]["Dimensions"][0]["Value"]
+                == serde_json::json!({"Fn::GetAtt": ["BatchSendDeadLetterQueue", "QueueName"]})
+        })
+        .collect();
+    assert_eq!(on_dlq.len(), 1, "one alarm on the batch dead-letter queue");
+    let p = &on_dlq[0].1["Properties"];
+    assert_eq!(p["Namespace"], "AWS/SQS");
+    assert_eq!(p["MetricName"], "ApproximateNumberOfMessagesVisible");
+    assert_eq!(p["Statistic"], "Maximum");
+    assert_eq!(p["Threshold"], 1);
+    assert_eq!(p["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
 }
