@@ -25,7 +25,7 @@ use crate::store::{
 };
 use crate::usecases::{
     BankAccountCheck, ItemQueue, PayoutProvider, PayoutServiceCatalog, PoolBalance, QueueError,
-    QueuedItemMessage,
+    QueuedItemMessage, QueuedItems,
 };
 
 type Interference = Box<dyn FnOnce(&mut Payout) + Send>;
@@ -391,7 +391,7 @@ impl RecipientVerifications for InMemoryVerifications {
 /// The batch queue in memory: every message enqueued, in order.
 #[derive(Default)]
 pub struct InMemoryQueue {
-    messages: Mutex<Vec<QueuedItemMessage>>,
+    messages: Mutex<Vec<QueuedItems>>,
     down: Mutex<bool>,
 }
 
@@ -400,7 +400,18 @@ impl InMemoryQueue {
         InMemoryQueue::default()
     }
 
+    /// Every item enqueued, in order, whatever message carried it.
     pub fn messages(&self) -> Vec<QueuedItemMessage> {
+        self.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|m| m.items().collect::<Vec<_>>())
+            .collect()
+    }
+
+    /// The queue messages themselves.
+    pub fn queue_messages(&self) -> Vec<QueuedItems> {
         self.messages.lock().unwrap().clone()
     }
 
@@ -412,11 +423,11 @@ impl InMemoryQueue {
 
 #[async_trait]
 impl ItemQueue for InMemoryQueue {
-    async fn enqueue(&self, items: &[QueuedItemMessage]) -> Result<(), QueueError> {
+    async fn enqueue(&self, messages: &[QueuedItems]) -> Result<(), QueueError> {
         if *self.down.lock().unwrap() {
             return Err(QueueError::Unavailable("scripted outage".into()));
         }
-        self.messages.lock().unwrap().extend_from_slice(items);
+        self.messages.lock().unwrap().extend_from_slice(messages);
         Ok(())
     }
 }

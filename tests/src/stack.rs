@@ -99,6 +99,34 @@ pub struct Stack {
     pub store: DynamoPayoutStore,
     pub table: String,
     pub http: reqwest::Client,
+    /// This stack's batch queue on the local stand-in (`create-payout-batch` enqueues there;
+    /// nothing reads it unless a test runs the queue mapping, see tests/batches.rs).
+    pub batch_queue_url: String,
+}
+
+/// A fresh SQS queue on the local stand-in (moto serves SQS on the DynamoDB endpoint).
+pub async fn fresh_queue(prefix: &str, visibility_timeout_seconds: u32) -> String {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(dynamodb::local_endpoint().await)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "local", "local", None, None, "stack",
+        ))
+        .load()
+        .await;
+    aws_sdk_sqs::Client::new(&config)
+        .create_queue()
+        .queue_name(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()))
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            visibility_timeout_seconds.to_string(),
+        )
+        .send()
+        .await
+        .expect("a queue on the local stand-in")
+        .queue_url()
+        .expect("a queue URL")
+        .to_owned()
 }
 
 impl Stack {
@@ -109,6 +137,7 @@ impl Stack {
     pub async fn start_with(options: StackOptions) -> Stack {
         let (store, _client, table) = dynamodb::fresh_store().await;
         let endpoint = dynamodb::local_endpoint().await;
+        let batch_queue_url = fresh_queue("batch-send", 3).await;
         let sim = leanx_sim::spawn(options.sim.clone(), "127.0.0.1:0".parse().unwrap())
             .await
             .expect("simulator starts");
@@ -120,7 +149,7 @@ impl Stack {
             dynamodb_endpoint: options
                 .functions_dynamodb_endpoint
                 .clone()
-                .unwrap_or(endpoint),
+                .unwrap_or_else(|| endpoint.clone()),
             aws: AwsAccess::Local,
             leanx: LeanxAccess {
                 base_url: sim.base_url(),
@@ -145,6 +174,13 @@ impl Stack {
             rust_log: "info".into(),
         }
         .vars();
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .chain([
+                ("BATCH_QUEUE_URL".to_owned(), batch_queue_url.clone()),
+                ("AWS_ENDPOINT_URL_SQS".to_owned(), endpoint.clone()),
+            ])
+            .collect();
         let functions = FUNCTIONS
             .into_iter()
             .map(|name| {
@@ -182,6 +218,7 @@ impl Stack {
             store,
             table,
             http: reqwest::Client::new(),
+            batch_queue_url,
         }
     }
 

@@ -1514,11 +1514,17 @@ fn batch_sends_keep_to_the_stack_rate_through_the_mappings_concurrency() {
         "an upper bound, so that LeanX is never flooded by a typo"
     );
     // A whole invocation's pacing fits its timeout even at the slowest rate the stack allows.
-    let batch_size = mapping["BatchSize"].as_u64().expect("a batch size");
+    let messages = mapping["BatchSize"].as_u64().expect("a batch size");
+    let items = messages * leanx_payouts::usecases::ITEMS_PER_MESSAGE as u64;
     let timeout = send["Properties"]["Timeout"].as_u64().unwrap();
     assert!(
-        batch_size * concurrency < timeout * slowest,
-        "{batch_size} items {concurrency}/{slowest} s apart do not fit a {timeout} s timeout"
+        items * concurrency < timeout * slowest,
+        "{items} items {concurrency}/{slowest} s apart do not fit a {timeout} s timeout"
+    );
+    // And at LeanX's slowest answer (LEANX_TIMEOUT_MS, 10 s) for every item.
+    assert!(
+        items * 10 < timeout,
+        "{items} items at 10 s each do not fit a {timeout} s timeout"
     );
 }
 

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use super::BatchResponse;
-use crate::usecases::{ItemQueue, ItemSendOutcome, QueueError, QueuedItemMessage, SendBatchItem};
+use crate::usecases::{ItemQueue, ItemSendOutcome, QueueError, QueuedItems, SendBatchItem};
 
 /// Spaces sends at least `interval` apart, across invocations of one container.
 #[derive(Debug)]
@@ -67,25 +67,33 @@ impl ItemSender {
         let mut failed = Vec::new();
         for message in event.records {
             let id = message.message_id.clone().unwrap_or_default();
-            let Some(item) = message
+            let Some(queued) = message
                 .body
                 .as_deref()
-                .and_then(|b| serde_json::from_str::<QueuedItemMessage>(b).ok())
+                .and_then(|b| serde_json::from_str::<QueuedItems>(b).ok())
             else {
-                warn!(message_id = %id, "a batch queue message is not a queued item; dropped");
+                warn!(message_id = %id, "a batch queue message is not a list of queued items; dropped");
                 continue;
             };
-            self.pacer.wait_turn().await;
-            match self.send.run(&item, Utc::now()).await {
-                Ok(ItemSendOutcome::RetryLater { reason }) => {
-                    warn!(external_invoice_ref = %item.external_invoice_ref, reason, "batch item not sent now; the queue delivers it again");
-                    failed.push(id);
+            // Every item of the message is tried; if any must be tried again, the whole message
+            // comes back, and the items already sent are then found done (never sent twice).
+            let mut again = false;
+            for item in queued.items() {
+                self.pacer.wait_turn().await;
+                match self.send.run(&item, Utc::now()).await {
+                    Ok(ItemSendOutcome::RetryLater { reason }) => {
+                        warn!(external_invoice_ref = %item.external_invoice_ref, reason, "batch item not sent now; the queue delivers it again");
+                        again = true;
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        warn!(external_invoice_ref = %item.external_invoice_ref, error = %error, "batch item failed; the queue delivers it again");
+                        again = true;
+                    }
                 }
-                Ok(_) => {}
-                Err(error) => {
-                    warn!(external_invoice_ref = %item.external_invoice_ref, error = %error, "batch item failed; the queue delivers it again");
-                    failed.push(id);
-                }
+            }
+            if again {
+                failed.push(id);
             }
         }
         BatchResponse::failing(failed)
@@ -109,8 +117,8 @@ const ENQUEUE_ATTEMPTS: usize = 3;
 
 #[async_trait]
 impl ItemQueue for SqsItemQueue {
-    async fn enqueue(&self, items: &[QueuedItemMessage]) -> Result<(), QueueError> {
-        let mut pending: Vec<(String, String)> = items
+    async fn enqueue(&self, messages: &[QueuedItems]) -> Result<(), QueueError> {
+        let mut pending: Vec<(String, String)> = messages
             .iter()
             .enumerate()
             .map(|(i, item)| {

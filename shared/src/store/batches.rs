@@ -21,7 +21,7 @@ use super::{
 use crate::domain::{Batch, BatchRef, BatchTally, InvoiceRef, Payout, PayoutStatus};
 
 /// Conditional PutItems in flight at once while recording a batch's items.
-const ITEM_WRITES_IN_FLIGHT: usize = 32;
+const ITEM_WRITES_IN_FLIGHT: usize = 16;
 /// DynamoDB's limit of keys per BatchGetItem.
 const KEYS_PER_BATCH_GET: usize = 100;
 /// Items a filtered items Query evaluates at once (see `listing.rs`: Limit applies before the

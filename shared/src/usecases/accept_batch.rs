@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use futures::{StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
 use tracing::{Instrument, info, warn};
 
@@ -30,6 +31,30 @@ pub struct QueuedItemMessage {
     pub external_invoice_ref: String,
 }
 
+/// One queue message: a few items of one batch ([`ITEMS_PER_MESSAGE`]), sent in turn by one
+/// `send-batch-items` invocation. Fewer, fuller messages cost fewer queue requests; few enough
+/// that an invocation sends them all within its timeout even if LeanX answers each at its
+/// slowest (10 s).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedItems {
+    pub batch_ref: String,
+    pub external_invoice_refs: Vec<String>,
+}
+
+impl QueuedItems {
+    pub fn items(&self) -> impl Iterator<Item = QueuedItemMessage> + '_ {
+        self.external_invoice_refs
+            .iter()
+            .map(|r| QueuedItemMessage {
+                batch_ref: self.batch_ref.clone(),
+                external_invoice_ref: r.clone(),
+            })
+    }
+}
+
+/// Items per queue message.
+pub const ITEMS_PER_MESSAGE: usize = 5;
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum QueueError {
     #[error("the send queue is unavailable: {0}")]
@@ -40,7 +65,7 @@ pub enum QueueError {
 /// At least once: a duplicate message is harmless.
 #[async_trait]
 pub trait ItemQueue: Send + Sync {
-    async fn enqueue(&self, items: &[QueuedItemMessage]) -> Result<(), QueueError>;
+    async fn enqueue(&self, messages: &[QueuedItems]) -> Result<(), QueueError>;
 }
 
 /// A batch and what its items add up to now.
@@ -97,6 +122,8 @@ pub struct AcceptBatch {
 const ITEMS_PER_CHUNK: usize = 250;
 /// SQS's batch size.
 const MESSAGES_PER_SEND: usize = 10;
+/// SendMessageBatch requests in flight at once.
+const QUEUE_SENDS_IN_FLIGHT: usize = 4;
 /// How many times an item's join is re-tried after losing a race on the payout.
 const MAX_JOIN_ATTEMPTS: usize = 8;
 
@@ -168,22 +195,26 @@ impl AcceptBatch {
             let recorded = self
                 .record_chunk(&request, first, chunk, &existing, now, &mut conflicts)
                 .await?;
-            let queued: Vec<QueuedItemMessage> = recorded
+            let queued: Vec<String> = recorded
                 .iter()
-                .filter(|p| {
-                    p.status == PayoutStatus::Pending && p.send_state == SendState::NotStarted
-                })
-                .map(|p| QueuedItemMessage {
+                .filter(|p| p.status == PayoutStatus::Pending && p.send_state == SendState::NotStarted)
+                .map(|p| p.external_invoice_ref.to_string())
+                .collect();
+            let messages: Vec<QueuedItems> = queued
+                .chunks(ITEMS_PER_MESSAGE)
+                .map(|refs| QueuedItems {
                     batch_ref: request.batch_ref.to_string(),
-                    external_invoice_ref: p.external_invoice_ref.to_string(),
+                    external_invoice_refs: refs.to_vec(),
                 })
                 .collect();
-            futures::future::try_join_all(
-                queued
-                    .chunks(MESSAGES_PER_SEND)
-                    .map(|messages| self.queue.enqueue(messages)),
-            )
-            .await?;
+            let sends: Vec<_> = messages
+                .chunks(MESSAGES_PER_SEND)
+                .map(|messages| self.queue.enqueue(messages))
+                .collect();
+            futures::stream::iter(sends)
+                .buffer_unordered(QUEUE_SENDS_IN_FLIGHT)
+                .try_collect::<Vec<()>>()
+                .await?;
             items.extend(recorded);
             if !half_reached && items.len() >= half {
                 half_reached = true;

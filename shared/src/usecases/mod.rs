@@ -34,8 +34,8 @@ pub mod send_batch_item;
 pub mod verify_recipient;
 
 pub use accept_batch::{
-    AcceptBatch, AcceptError, AcceptOutcome, BatchProgress, ItemQueue, QueueError,
-    QueuedItemMessage,
+    AcceptBatch, AcceptError, AcceptOutcome, BatchProgress, ITEMS_PER_MESSAGE, ItemQueue,
+    QueueError, QueuedItemMessage, QueuedItems,
 };
 pub use apply_event::{Applied, Evidence, apply_event};
 pub use balance::{BalanceError, GetBalance};

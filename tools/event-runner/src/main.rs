@@ -161,7 +161,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                         QueueSettings {
                             function: "send-batch-items".into(),
                             queue_url,
-                            batch_size: 10,
+                            // As template.yaml's mapping: one message (five items) at a time.
+                            batch_size: 1,
                         },
                     )
                     .await?,
@@ -186,9 +187,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     return std::future::pending::<()>().await;
                 };
                 loop {
-                    if let Err(error) = batch_queue
-                        .poll_once(&invoke, Duration::from_secs(1))
-                        .await
+                    if let Err(error) = batch_queue.poll_once(&invoke, Duration::from_secs(1)).await
                     {
                         eprintln!("event-runner: {error}");
                         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -43,6 +43,15 @@ pub struct Args {
     /// The report goes into its own section of --out.
     #[arg(long, env = "BENCH_TLS")]
     pub tls: bool,
+    /// Items of the batch run (0 skips it): one batch accepted, sent and settled.
+    #[arg(long, env = "BENCH_BATCH_ITEMS", default_value_t = 5000)]
+    pub batch_items: usize,
+    /// `BATCH_SEND_RATE` of the batch run (sends per second in all).
+    #[arg(long, env = "BENCH_BATCH_RATE", default_value_t = 25)]
+    pub batch_rate: u32,
+    /// `send-batch-items` at once in the batch run (the queue mapping's maximum concurrency).
+    #[arg(long, env = "BENCH_BATCH_CONCURRENCY", default_value_t = 2)]
+    pub batch_concurrency: u32,
     /// The local DynamoDB (`scripts/with-local-dynamodb.sh` sets it).
     #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
     pub dynamodb_endpoint: String,

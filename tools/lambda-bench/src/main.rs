@@ -11,9 +11,11 @@
 //! - `world`: the local services, the functions under the emulator, and the operations;
 //! - `measure`: process starts, invocations, CPU, memory and request counts, and the burst;
 //! - `report`: the table and `docs/benchmarks.md`;
-//! - `tls`: `--tls`, the loopback TLS terminators and their certificate authority.
+//! - `tls`: `--tls`, the loopback TLS terminators and their certificate authority;
+//! - `batch`: the batch run (one batch accepted, sent at the configured rate, settled).
 
 mod args;
+mod batch;
 mod measure;
 mod procfs;
 mod proxy;
@@ -89,6 +91,21 @@ async fn run() -> BenchResult<()> {
     let burst = burst_result;
     for (name, measured) in &mut results {
         measured.zip = zip_size(&args.zip_dir, name);
+    }
+    if args.batch_items > 0 && !args.tls {
+        for name in batch::FUNCTIONS {
+            if !args.bin_dir.join(name).exists() {
+                return Err(format!(
+                    "{name} is missing: build the release binaries first"
+                ));
+            }
+        }
+        let figures = batch::run(&args, &world).await?;
+        let section = batch::render(&figures);
+        println!("\n{section}");
+        if let Some(out) = &args.out {
+            batch::write(out, &section)?;
+        }
     }
     let report = report::render(&args, &results, burst.as_ref(), started.elapsed());
     println!("\n{report}");

@@ -60,6 +60,14 @@ async fn an_accepted_batch_records_every_item_pending_under_its_claim_and_queues
     let queued = queued_refs(&queue);
     assert_eq!(queued.len(), 250);
     assert_eq!(queued[0], "S-0");
+    assert!(
+        queue
+            .queue_messages()
+            .iter()
+            .all(|m| m.external_invoice_refs.len() <= ITEMS_PER_MESSAGE),
+        "a few items per message"
+    );
+    assert_eq!(queue.queue_messages().len(), 50);
     assert_eq!(
         store.stored_batch("PAYROLL-1").unwrap().state,
         BatchState::Accepted
@@ -176,8 +184,9 @@ async fn a_payout_already_in_another_batch_is_named_not_joined() {
 #[tokio::test]
 async fn an_acceptance_that_died_half_way_is_finished_by_the_retry_with_no_item_twice() {
     let (store, queue) = world();
-    let body = batch_body("PAYROLL-1", "S", 450);
-    store.fail_item_writes_after(200);
+    let body = batch_body("PAYROLL-1", "S", 600);
+    // Two chunks of 250 recorded and queued; the third dies.
+    store.fail_item_writes_after(500);
     let died = accept(&store, &queue).run(&body, t0()).await;
     assert!(matches!(died, Err(AcceptError::Store(_))), "{died:?}");
     assert_eq!(
@@ -186,7 +195,7 @@ async fn an_acceptance_that_died_half_way_is_finished_by_the_retry_with_no_item_
     );
     assert_eq!(
         queue.messages().len(),
-        200,
+        500,
         "the recorded chunks were queued"
     );
     store.fail_item_writes_after(usize::MAX);
@@ -197,18 +206,18 @@ async fn an_acceptance_that_died_half_way_is_finished_by_the_retry_with_no_item_
     let AcceptOutcome::Accepted(progress) = outcome else {
         panic!("{outcome:?}")
     };
-    assert_eq!(progress.tally.items, 450);
+    assert_eq!(progress.tally.items, 600);
     let items: Vec<_> = store
         .all_payouts()
         .into_iter()
         .filter(|p| p.batch_ref.is_some())
         .collect();
-    assert_eq!(items.len(), 450);
-    // The first 200 kept their first recording (created at t0), the rest were made by the retry.
+    assert_eq!(items.len(), 600);
+    // The first 500 kept their first recording (created at t0), the rest were made by the retry.
     assert_eq!(store.stored("S-0").unwrap().created_at, t0());
     // Re-queued items are harmless (the send path sends each once); none is missing.
     let queued: std::collections::BTreeSet<String> = queued_refs(&queue).into_iter().collect();
-    assert_eq!(queued.len(), 450);
+    assert_eq!(queued.len(), 600);
 }
 
 #[tokio::test]
