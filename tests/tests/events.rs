@@ -729,21 +729,39 @@ async fn stream_failures_are_read_back_from_the_stream_and_republished_by_payout
         "nothing was published"
     );
 
-    let out = std::process::Command::new(lambda_emulator::target_binary("payouts-admin"))
-        .args([
-            "replay-stream-failures",
-            "--dlq-url",
-            &dlq,
-            "--event-bus-name",
-            &pipeline.local.bus_name,
-        ])
-        .env("AWS_ENDPOINT_URL", dynamodb::local_endpoint().await)
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("payouts-admin runs (cargo build --workspace --bins)");
+    let endpoint = dynamodb::local_endpoint().await;
+    let admin = |args: &[&str]| {
+        std::process::Command::new(lambda_emulator::target_binary("payouts-admin"))
+            .args(args)
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_ACCESS_KEY_ID", "local")
+            .env("AWS_SECRET_ACCESS_KEY", "local")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("payouts-admin runs (cargo build --workspace --bins)")
+    };
+
+    let listed = admin(&["stream-failures", "--dlq-url", &dlq]);
+    assert!(listed.status.success());
+    let pointers: Vec<Value> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect();
+    assert_eq!(
+        pointers.len(),
+        changes,
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+
+    let out = admin(&[
+        "replay-stream-failures",
+        "--dlq-url",
+        &dlq,
+        "--event-bus-name",
+        &pipeline.local.bus_name,
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -784,4 +802,33 @@ async fn stream_failures_are_read_back_from_the_stream_and_republished_by_payout
         .collect();
     assert_eq!(delivered_ids, republished_ids);
     assert_eq!(pipeline.queue_depth(&dlq).await, 0);
+
+    // A pointer to records the stream no longer holds: reported, kept, exit code 1.
+    let gone = serde_json::json!({ "DDBStreamBatchInfo": {
+        "streamArn": pointers[0]["stream_arn"],
+        "shardId": pointers[0]["shard_id"],
+        "startSequenceNumber": "999999999999999999999999999999",
+        "endSequenceNumber": "999999999999999999999999999999",
+        "batchSize": 1,
+    }});
+    pipeline
+        .sqs
+        .send_message()
+        .queue_url(&dlq)
+        .message_body(gone.to_string())
+        .send()
+        .await
+        .unwrap();
+    let out = admin(&[
+        "replay-stream-failures",
+        "--dlq-url",
+        &dlq,
+        "--event-bus-name",
+        &pipeline.local.bus_name,
+    ]);
+    assert!(!out.status.success());
+    let outcome: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(outcome["outcome"], "expired");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expired"));
+    assert_eq!(pipeline.queue_depth(&dlq).await, 1, "the pointer is kept");
 }

@@ -167,6 +167,25 @@ async fn read_back(
     Ok(Ok(records))
 }
 
+/// Makes messages visible again at once: what a pass only looked at (or kept) is there for the
+/// next command, not hidden for the rest of its visibility timeout.
+async fn show_again(
+    sqs: &aws_sdk_sqs::Client,
+    dlq_url: &str,
+    receipts: Vec<String>,
+) -> Result<(), StreamFailureError> {
+    for receipt in receipts {
+        sqs.change_message_visibility()
+            .queue_url(dlq_url)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(aws("ChangeMessageVisibility"))?;
+    }
+    Ok(())
+}
+
 /// Every pointer in the queue, without changing it.
 pub async fn list(
     sqs: &aws_sdk_sqs::Client,
@@ -174,6 +193,7 @@ pub async fn list(
 ) -> Result<Vec<Pointer>, StreamFailureError> {
     let mut found = Vec::new();
     let mut seen = BTreeSet::new();
+    let mut receipts = Vec::new();
     loop {
         let out = sqs
             .receive_message()
@@ -190,9 +210,15 @@ pub async fn list(
             .filter(|m| m.message_id().is_some_and(|id| seen.insert(id.to_owned())))
             .collect();
         if fresh.is_empty() {
+            show_again(sqs, dlq_url, receipts).await?;
             return Ok(found);
         }
         found.extend(fresh.iter().filter_map(|m| m.body().and_then(pointer)));
+        receipts.extend(
+            fresh
+                .iter()
+                .filter_map(|m| m.receipt_handle().map(str::to_owned)),
+        );
     }
 }
 
@@ -206,6 +232,7 @@ pub async fn replay(
 ) -> Result<Vec<Replay>, StreamFailureError> {
     let mut done = Vec::new();
     let mut seen = BTreeSet::new();
+    let mut kept = Vec::new();
     loop {
         let out = sqs
             .receive_message()
@@ -222,17 +249,21 @@ pub async fn replay(
             .filter(|m| m.message_id().is_some_and(|id| seen.insert(id.to_owned())))
             .collect();
         if fresh.is_empty() {
+            show_again(sqs, dlq_url, kept).await?;
             return Ok(done);
         }
         for message in fresh {
-            let (Some(p), Some(receipt)) =
-                (message.body().and_then(pointer), message.receipt_handle())
-            else {
+            let Some(receipt) = message.receipt_handle() else {
+                continue;
+            };
+            let Some(p) = message.body().and_then(pointer) else {
+                kept.push(receipt.to_owned());
                 continue;
             };
             let records = match read_back(streams, &p).await? {
                 Ok(records) => records,
                 Err(reason) => {
+                    kept.push(receipt.to_owned());
                     done.push(Replay::Expired { pointer: p, reason });
                     continue;
                 }
