@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use event_runner::local::{LocalPipeline, QueueShape, set_up};
-use event_runner::receiver::{Inbox, Received, serve};
+use event_runner::receiver::{Inbox, Received, serve, verify};
 use event_runner::{Invoke, QueueMapping, QueueSettings, StreamMapping, StreamSettings};
 use futures::StreamExt as _;
 use leanx_payouts::domain::{Payout, PayoutStatus};
@@ -65,9 +65,21 @@ async fn moto_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// How a test wires the pipeline's functions, beyond the defaults.
+#[derive(Default)]
+struct Wiring {
+    /// `publish-events` crashes once, right after its first put.
+    crash_publish_once: bool,
+    /// `publish-events` puts on this bus instead of the pipeline's.
+    publish_to_bus: Option<String>,
+    /// `deliver-webhooks` reads its secret from Secrets Manager by this ARN (and is given no
+    /// `MERCHANT_WEBHOOK_SECRET`).
+    secret_arn: Option<String>,
+}
+
 impl Pipeline {
     /// The stack with its pipeline; the merchant endpoint is not listening yet.
-    async fn start(mut options: StackOptions, crash_publish_once: bool) -> Pipeline {
+    async fn start(mut options: StackOptions, wiring: Wiring) -> Pipeline {
         let endpoint = dynamodb::local_endpoint().await;
         let config = moto_config().await;
         let prefix = format!("events-{}", uuid::Uuid::new_v4().simple());
@@ -98,24 +110,37 @@ impl Pipeline {
             })
         };
         let mut publish = vec![
-            ("EVENT_BUS_NAME", local.bus_name.clone()),
+            (
+                "EVENT_BUS_NAME",
+                wiring
+                    .publish_to_bus
+                    .clone()
+                    .unwrap_or_else(|| local.bus_name.clone()),
+            ),
             ("AWS_ENDPOINT_URL_EVENTBRIDGE", endpoint.clone()),
         ];
-        if crash_publish_once {
+        if wiring.crash_publish_once {
             let marker = std::env::temp_dir().join(format!("{prefix}-crash-once"));
             publish.push(("PAYOUTS_CRASH_POINT", "publish_after_first_put".into()));
             publish.push(("PAYOUTS_CRASH_ONCE", marker.display().to_string()));
         }
-        let deliver = vec![
+        let mut deliver = vec![
             (
                 "MERCHANT_WEBHOOK_URL",
                 format!("http://127.0.0.1:{receiver_port}/hooks"),
             ),
-            ("MERCHANT_WEBHOOK_SECRET", SECRET.to_owned()),
             ("WEBHOOK_QUEUE_URL", local.webhook_queue_url.clone()),
             ("WEBHOOK_RETRY_BASE_SECONDS", "1".to_owned()),
             ("AWS_ENDPOINT_URL_SQS", endpoint.clone()),
         ];
+        match &wiring.secret_arn {
+            Some(arn) => {
+                deliver.push(("MERCHANT_WEBHOOK_SECRET_ARN", arn.clone()));
+                // The SDK's variable is named after the service id, "Secrets Manager".
+                deliver.push(("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint.clone()));
+            }
+            None => deliver.push(("MERCHANT_WEBHOOK_SECRET", SECRET.to_owned())),
+        }
         for (function, vars) in [("publish-events", publish), ("deliver-webhooks", deliver)] {
             for (name, value) in vars {
                 options
@@ -295,7 +320,10 @@ async fn every_status_change_reaches_the_merchant_once_despite_outages_and_a_cra
             },
             ..StackOptions::default()
         },
-        true,
+        Wiring {
+            crash_publish_once: true,
+            ..Wiring::default()
+        },
     )
     .await;
     let stack = pipeline.stack.clone();
@@ -458,7 +486,7 @@ async fn every_status_change_reaches_the_merchant_once_despite_outages_and_a_cra
 /// stream mapping's polling, EventBridge and the SQS mapping add their own sub-second delays).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_reaches_the_endpoint_within_five_seconds_of_its_status_change() {
-    let pipeline = Pipeline::start(StackOptions::default(), false).await;
+    let pipeline = Pipeline::start(StackOptions::default(), Wiring::default()).await;
     pipeline.receiver_up().await;
     for i in 0..5 {
         pipeline
@@ -503,7 +531,7 @@ async fn an_event_reaches_the_endpoint_within_five_seconds_of_its_status_change(
 /// implementation of the standard), and not with another secret.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_verify_with_the_standardwebhooks_package_and_a_wrong_secret_is_refused() {
-    let pipeline = Pipeline::start(StackOptions::default(), false).await;
+    let pipeline = Pipeline::start(StackOptions::default(), Wiring::default()).await;
     pipeline.receiver_up().await;
     for i in 0..3 {
         pipeline
@@ -578,4 +606,229 @@ print(len(deliveries))
         String::from_utf8_lossy(&out.stdout).trim(),
         deliveries.len().to_string()
     );
+}
+
+/// A second secret, as during a rotation.
+const ROTATED: &str = "whsec_c2VjcmV0LW9mLWEtcm90YXRlZC1lbmRwb2ludA==";
+
+/// Polls until `done` holds, failing after `seconds`.
+async fn wait_for(seconds: u64, what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !done().await {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen in {seconds} s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `deliver-webhooks` given only `MERCHANT_WEBHOOK_SECRET_ARN` reads its secret from Secrets
+/// Manager (moto): a rotation value of two space-separated secrets signs every delivery twice,
+/// once with each, and each verifies on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_are_signed_with_the_secret_read_from_secrets_manager_by_its_arn() {
+    let secrets = aws_sdk_secretsmanager::Client::new(&moto_config().await);
+    let arn = secrets
+        .create_secret()
+        .name(format!(
+            "merchant-webhook-{}",
+            uuid::Uuid::new_v4().simple()
+        ))
+        .secret_string(format!("{ROTATED} {SECRET}"))
+        .send()
+        .await
+        .expect("the secret on moto")
+        .arn()
+        .expect("its ARN")
+        .to_owned();
+    let pipeline = Pipeline::start(
+        StackOptions::default(),
+        Wiring {
+            secret_arn: Some(arn),
+            ..Wiring::default()
+        },
+    )
+    .await;
+    pipeline.receiver_up().await;
+    for i in 0..2 {
+        pipeline
+            .stack
+            .create(&payout_body(&format!("EV-SM-{i}")))
+            .await;
+    }
+    wait_for(60, "four verified deliveries", async || {
+        pipeline.inbox.deliveries().len() >= 4
+    })
+    .await;
+    let (old, new) = (
+        SigningKeys::parse(SECRET).unwrap(),
+        SigningKeys::parse(ROTATED).unwrap(),
+    );
+    for d in pipeline.inbox.deliveries() {
+        let signatures: Vec<&str> = d.signature.split(' ').collect();
+        assert_eq!(signatures.len(), 2, "{}: {}", d.webhook_id, d.signature);
+        for keys in [&old, &new] {
+            let verified: Vec<bool> = signatures
+                .iter()
+                .map(|s| verify(keys, &d.webhook_id, d.timestamp, &d.body, s))
+                .collect();
+            assert_eq!(
+                verified.iter().filter(|v| **v).count(),
+                1,
+                "{}: exactly one signature per secret",
+                d.webhook_id
+            );
+        }
+    }
+}
+
+/// `publish-events` cannot put on its bus (it names one that does not exist): its stream
+/// mapping retries, bisects and sends each failing record's pointer to the on-failure queue, and
+/// the merchant hears nothing. `payouts-admin replay-stream-failures` reads those records back
+/// from the stream and publishes their events: every status change then reaches the merchant,
+/// with the ids `publish-events` gives them, and the queue is empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_failures_are_read_back_from_the_stream_and_republished_by_payouts_admin() {
+    let pipeline = Pipeline::start(
+        StackOptions::default(),
+        Wiring {
+            publish_to_bus: Some("no-such-bus".into()),
+            ..Wiring::default()
+        },
+    )
+    .await;
+    pipeline.receiver_up().await;
+    let refs: Vec<String> = (0..2).map(|i| format!("EV-STREAM-{i}")).collect();
+    for r in &refs {
+        pipeline.stack.create(&payout_body(r)).await;
+    }
+    let stack = pipeline.stack.clone();
+    wait_for(60, "every payout final", async || {
+        for r in &refs {
+            if !stack.stored(r).await.expect("stored").status.is_final() {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    let mut histories = BTreeMap::new();
+    for r in &refs {
+        histories.insert(r.clone(), expected_events(&stack.stored(r).await.unwrap()));
+    }
+    let changes: usize = histories.values().map(Vec::len).sum();
+    // One write per status change: one pointer per change.
+    let dlq = pipeline.local.stream_dlq_url.clone();
+    wait_for(120, "a pointer per status change", async || {
+        pipeline.queue_depth(&dlq).await >= changes as u64
+    })
+    .await;
+    assert!(
+        pipeline.inbox.deliveries().is_empty(),
+        "nothing was published"
+    );
+
+    let endpoint = dynamodb::local_endpoint().await;
+    let admin = |args: &[&str]| {
+        std::process::Command::new(lambda_emulator::target_binary("payouts-admin"))
+            .args(args)
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_ACCESS_KEY_ID", "local")
+            .env("AWS_SECRET_ACCESS_KEY", "local")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("payouts-admin runs (cargo build --workspace --bins)")
+    };
+
+    let listed = admin(&["stream-failures", "--dlq-url", &dlq]);
+    assert!(listed.status.success());
+    let pointers: Vec<Value> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect();
+    assert_eq!(
+        pointers.len(),
+        changes,
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+
+    let out = admin(&[
+        "replay-stream-failures",
+        "--dlq-url",
+        &dlq,
+        "--event-bus-name",
+        &pipeline.local.bus_name,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "payouts-admin: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut republished_ids = BTreeSet::new();
+    for line in stdout.lines() {
+        let outcome: Value = serde_json::from_str(line).expect("one JSON object a line");
+        assert_eq!(outcome["outcome"], "republished", "{line}");
+        for id in outcome["event_ids"].as_array().unwrap() {
+            republished_ids.insert(id.as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(republished_ids.len(), changes);
+
+    wait_for(60, "every event delivered", async || {
+        received_by_payout(&pipeline.inbox.deliveries())
+            .values()
+            .map(Vec::len)
+            .sum::<usize>()
+            >= changes
+    })
+    .await;
+    let received = received_by_payout(&pipeline.inbox.deliveries());
+    for (r, expected) in &histories {
+        let told: Vec<(String, String)> = received[r]
+            .iter()
+            .map(|(_, t, at)| (t.clone(), at.clone()))
+            .collect();
+        assert_eq!(&told, expected, "{r}: events differ from its history");
+    }
+    let delivered_ids: BTreeSet<String> = pipeline
+        .inbox
+        .deliveries()
+        .iter()
+        .map(|d| d.webhook_id.clone())
+        .collect();
+    assert_eq!(delivered_ids, republished_ids);
+    assert_eq!(pipeline.queue_depth(&dlq).await, 0);
+
+    // A pointer to records the stream no longer holds: reported, kept, exit code 1.
+    let gone = serde_json::json!({ "DDBStreamBatchInfo": {
+        "streamArn": pointers[0]["stream_arn"],
+        "shardId": pointers[0]["shard_id"],
+        "startSequenceNumber": "999999999999999999999999999999",
+        "endSequenceNumber": "999999999999999999999999999999",
+        "batchSize": 1,
+    }});
+    pipeline
+        .sqs
+        .send_message()
+        .queue_url(&dlq)
+        .message_body(gone.to_string())
+        .send()
+        .await
+        .unwrap();
+    let out = admin(&[
+        "replay-stream-failures",
+        "--dlq-url",
+        &dlq,
+        "--event-bus-name",
+        &pipeline.local.bus_name,
+    ]);
+    assert!(!out.status.success());
+    let outcome: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(outcome["outcome"], "expired");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expired"));
+    assert_eq!(pipeline.queue_depth(&dlq).await, 1, "the pointer is kept");
 }

@@ -366,8 +366,9 @@ impl StreamMapping {
     }
 }
 
-/// A stream record as Lambda hands it to the function.
-fn lambda_record(record: &aws_sdk_dynamodbstreams::types::Record, stream_arn: &str) -> Value {
+/// A stream record as Lambda hands it to the function (also what `payouts-admin
+/// replay-stream-failures` re-publishes records read back from the stream as).
+pub fn lambda_record(record: &aws_sdk_dynamodbstreams::types::Record, stream_arn: &str) -> Value {
     let change = record.dynamodb();
     let item = |m: Option<&HashMap<String, StreamValue>>| m.map(item_json);
     let mut dynamodb = json!({

@@ -32,6 +32,11 @@ pub struct Args {
     /// Execution environments of the callback function during the burst (at least 1).
     #[arg(long, env = "BENCH_BURST_INSTANCES", default_value_t = 4)]
     pub burst_instances: usize,
+    /// Payouts sent through the event pipeline (create, then LeanX's success callback: three
+    /// status changes each) to measure status change -> merchant endpoint; 0 skips it. Not in
+    /// the --tls run.
+    #[arg(long, env = "BENCH_EVENTS", default_value_t = 50)]
+    pub events: usize,
     /// The command the report says produced it.
     #[arg(long, env = "BENCH_COMMAND", default_value = "make bench")]
     pub command: String,
@@ -65,6 +70,11 @@ impl Args {
         args.warm = args.warm.max(1);
         args.burst_instances = args.burst_instances.max(1);
         args
+    }
+
+    /// The event pipeline's phase runs in the plain run only (the --tls run measures TLS).
+    pub fn measures_events(&self) -> bool {
+        self.events > 0 && !self.tls && !self.init_only
     }
 
     pub fn warm_per_run(&self) -> usize {

@@ -10,12 +10,14 @@
 //! - `args`: the command line;
 //! - `world`: the local services, the functions under the emulator, and the operations;
 //! - `measure`: process starts, invocations, CPU, memory and request counts, and the burst;
+//! - `events`: the event pipeline end to end, status change -> merchant endpoint;
 //! - `report`: the table and `docs/benchmarks.md`;
 //! - `tls`: `--tls`, the loopback TLS terminators and their certificate authority;
 //! - `batch`: the batch run (one batch accepted, sent at the configured rate, settled).
 
 mod args;
 mod batch;
+mod events;
 mod measure;
 mod procfs;
 mod proxy;
@@ -44,7 +46,17 @@ async fn main() {
 async fn run() -> BenchResult<()> {
     let args = Args::parse();
     let started = Instant::now();
-    for name in Op::MEASURED.map(Op::function).iter().chain([&BASELINE]) {
+    let pipeline: &[&str] = if args.measures_events() {
+        &events::PIPELINE_FUNCTIONS
+    } else {
+        &[]
+    };
+    for name in Op::MEASURED
+        .map(Op::function)
+        .iter()
+        .chain([&BASELINE])
+        .chain(pipeline)
+    {
         let binary = args.bin_dir.join(name);
         if !binary.exists() {
             return Err(format!(
@@ -89,6 +101,13 @@ async fn run() -> BenchResult<()> {
         results.insert(op.function(), measured);
     }
     let burst = burst_result;
+    let events = if args.measures_events() {
+        let measured = events::event_latency(&args, &world).await?;
+        report::print_events(&measured);
+        Some(measured)
+    } else {
+        None
+    };
     for (name, measured) in &mut results {
         measured.zip = zip_size(&args.zip_dir, name);
     }
@@ -107,7 +126,13 @@ async fn run() -> BenchResult<()> {
             batch::write(out, &section)?;
         }
     }
-    let report = report::render(&args, &results, burst.as_ref(), started.elapsed());
+    let report = report::render(
+        &args,
+        &results,
+        burst.as_ref(),
+        events.as_ref(),
+        started.elapsed(),
+    );
     println!("\n{report}");
     if let Some(out) = &args.out {
         report::write_report(out, &report, args.tls)?;

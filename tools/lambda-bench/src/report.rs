@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::BenchResult;
 use crate::args::Args;
+use crate::events::{EventLatency, QUEUE_POLL, STREAM_POLL};
 use crate::measure::{Burst, Measured};
 use crate::procfs;
 use crate::proxy::{self, Counts};
@@ -61,6 +62,28 @@ pub fn print_function(op: Op, m: &Measured) {
     );
 }
 
+/// The event pipeline's figures in one line: status change -> merchant endpoint.
+fn events_line(e: &EventLatency) -> String {
+    format!(
+        "p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms over {} events ({} payouts); events lost {} of {}; redeliveries {}",
+        ms(median(&e.latencies)),
+        ms(percentile(&e.latencies, 95.0)),
+        ms(e.latencies.iter().max().copied().unwrap_or_default()),
+        e.latencies.len(),
+        e.payouts,
+        e.lost,
+        e.expected,
+        e.duplicates,
+    )
+}
+
+pub fn print_events(e: &EventLatency) {
+    println!(
+        "event pipeline, status change -> merchant endpoint: {}",
+        events_line(e)
+    );
+}
+
 /// One table row: a figure per binary, each with its ratio to the baseline.
 struct Row {
     label: &'static str,
@@ -75,6 +98,7 @@ pub fn render(
     args: &Args,
     results: &BTreeMap<&'static str, Measured>,
     burst: Option<&Burst>,
+    events: Option<&EventLatency>,
     elapsed: Duration,
 ) -> String {
     let rows: Vec<Row> = vec![
@@ -368,6 +392,27 @@ pub fn render(
             b.reads,
             b.writes as f64 / b.callbacks.max(1) as f64,
             b.reads as f64 / b.callbacks.max(1) as f64,
+        );
+    }
+    if let Some(e) = events {
+        let _ = writeln!(
+            out,
+            "\nEvent delivery (issue 13: within 5 s of the status change): {} payouts created, then \
+             LeanX's success callback (PENDING, PROCESSING, SUCCEEDED: three events each) through \
+             the table's stream, `publish-events`, the bus's rule, the webhook queue and \
+             `deliver-webhooks` (release binaries under the emulator; stream, bus and queue on moto; \
+             the stream and queue mappings of `event-runner`, polling every {} ms and {} ms when idle) \
+             to a local receiver verifying each signature. Status change (the history entry's `at`) \
+             -> arrival: **{}**; within 5 s: {}.",
+            e.payouts,
+            STREAM_POLL.as_millis(),
+            QUEUE_POLL.as_millis(),
+            events_line(e),
+            if e.lost == 0 && e.latencies.iter().all(|l| *l < Duration::from_secs(5)) {
+                "met"
+            } else {
+                "not met"
+            }
         );
     }
     let _ = writeln!(out, "\nInit per run (ms):\n");

@@ -174,9 +174,14 @@ impl World {
     /// metadata service not disabled (it is never reached: the env provider answers first);
     /// each function's own timing defaults.
     fn env(&self, callback_url: String) -> Vec<(String, String)> {
+        self.env_on(&self.table, callback_url)
+    }
+
+    /// [`World::env`] on another table (the event pipeline's phase has its own).
+    fn env_on(&self, table: &str, callback_url: String) -> Vec<(String, String)> {
         let cfg = &self.sim_config;
         let mut vars = StackEnv {
-            table: self.table.clone(),
+            table: table.to_owned(),
             dynamodb_endpoint: self.dynamodb_url(),
             aws: AwsAccess::AsInLambda,
             leanx: LeanxAccess {
@@ -256,6 +261,44 @@ impl World {
         )
         .await
         .map_err(|e| format!("emulator for {name}: {e}"))
+    }
+
+    /// Several functions under one emulator, on `table`: the stack's routes to them, each with
+    /// the stack's environment plus its own `extra` variables (the event pipeline's phase).
+    pub async fn emulator_of(
+        &self,
+        args: &Args,
+        table: &str,
+        functions: &[(&str, Vec<(String, String)>)],
+    ) -> BenchResult<Emulator> {
+        let front = bind_loopback().map_err(|e| e.to_string())?;
+        let front_url = format!("http://{}", front.local_addr().map_err(|e| e.to_string())?);
+        let callback_url = self
+            .stack
+            .url_of(&front_url, CALLBACK_FUNCTION)
+            .ok_or("the stack has no route to the callback function")?;
+        let mut specs = Vec::new();
+        let mut routes = Vec::new();
+        for (name, extra) in functions {
+            let vars = self.env_on(table, callback_url.clone());
+            specs.push(vars.into_iter().chain(extra.iter().cloned()).fold(
+                FunctionSpec::new(*name, args.bin_dir.join(name)),
+                |s, (k, v)| s.env(k, v),
+            ));
+            routes.extend(self.stack.routes_of(name));
+        }
+        Emulator::start_with(
+            specs,
+            routes,
+            Options {
+                instances: 1,
+                prewarm: true,
+                front: Some(front),
+                timeout: Duration::from_secs(30),
+            },
+        )
+        .await
+        .map_err(|e| format!("emulator for the event pipeline: {e}"))
     }
 
     /// LeanX's success callback for the bench's RM 13.00 payout, built by the simulator's own
@@ -536,7 +579,7 @@ fn expect(ok: bool, op: Op, status: u16, body: &Value) -> BenchResult<()> {
 
 /// A new payouts table on the local DynamoDB, and a store on it (as the tests' harness makes
 /// them: static local credentials, nothing from the developer's AWS setup).
-async fn fresh_table(endpoint: &str) -> BenchResult<(DynamoPayoutStore, String)> {
+pub async fn fresh_table(endpoint: &str) -> BenchResult<(DynamoPayoutStore, String)> {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))

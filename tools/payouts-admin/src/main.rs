@@ -5,11 +5,13 @@
 //! with `--local`, from `make dev`'s local stack (DynamoDB on 127.0.0.1:8000, dummy keys).
 
 mod dead_letters;
+mod stream_failures;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use leanx_payouts::domain::{InvoiceRef, ValidationError};
+use leanx_payouts::pipeline::publish::{EventBridgeSink, Publisher};
 use leanx_payouts::store::schema::{self, TableCreation};
 use leanx_payouts::store::{DynamoPayoutStore, PayoutStore};
 use leanx_payouts::usecases::{Applied, ReplayOutcome, replay_kept_callback};
@@ -74,6 +76,23 @@ enum Command {
         #[arg(long = "ref", value_parser = parse_ref)]
         external_invoice_ref: Option<InvoiceRef>,
     },
+    /// List the stream failures: the pointers (shard, sequence numbers) publish-events' stream
+    /// mapping sent to its on-failure queue, one JSON object a line.
+    StreamFailures {
+        /// The stream mapping's on-failure queue (stack output PublishEventsDeadLetterQueueUrl).
+        #[arg(long, env = "STREAM_DLQ_URL")]
+        dlq_url: String,
+    },
+    /// Re-publish the events of the stream records those pointers name (read back from the
+    /// stream, within its 24-hour retention) with publish-events' own code: same event ids.
+    /// Replayed pointers are deleted; expired ones are kept and reported (exit code 1).
+    ReplayStreamFailures {
+        #[arg(long, env = "STREAM_DLQ_URL")]
+        dlq_url: String,
+        /// The stack's event bus (stack output EventBusName).
+        #[arg(long, env = "EVENT_BUS_NAME")]
+        event_bus_name: String,
+    },
 }
 
 fn parse_ref(text: &str) -> Result<InvoiceRef, ValidationError> {
@@ -97,6 +116,15 @@ enum AdminError {
     NotReplayable { id: String, reason: String },
     #[error(transparent)]
     DeadLetters(#[from] dead_letters::DeadLetterError),
+    #[error(transparent)]
+    StreamFailures(#[from] stream_failures::StreamFailureError),
+    #[error(
+        "{0} stream failure(s) expired: the stream keeps records 24 hours, and a pointer names no \
+         payout, so their events cannot be re-published with their ids. The payouts' histories \
+         are intact: the merchant reads them with GET /payouts/{{ref}} (or the listing). The \
+         pointers stay in the queue; delete them once handled."
+    )]
+    Expired(usize),
 }
 
 /// Every kept callback is read to find one by id: they are few, and kept for this.
@@ -188,6 +216,46 @@ async fn run(cli: Cli) -> Result<(), AdminError> {
             }
             eprintln!("replayed {} dead-lettered events", moved.len());
         }
+        Command::StreamFailures { dlq_url } => {
+            let sqs = aws_sdk_sqs::Client::new(&config);
+            for p in stream_failures::list(&sqs, &dlq_url).await? {
+                println!("{}", serde_json::to_string(&p)?);
+            }
+        }
+        Command::ReplayStreamFailures {
+            dlq_url,
+            event_bus_name,
+        } => {
+            let sqs = aws_sdk_sqs::Client::new(&config);
+            let streams = aws_sdk_dynamodbstreams::Client::new(&config);
+            let publisher = Publisher {
+                sink: EventBridgeSink {
+                    client: aws_sdk_eventbridge::Client::new(&config),
+                    bus_name: event_bus_name,
+                },
+            };
+            let done = stream_failures::replay(&sqs, &streams, &publisher, &dlq_url).await?;
+            let mut expired = 0;
+            for outcome in &done {
+                println!("{}", serde_json::to_string(outcome)?);
+                if let stream_failures::Replay::Expired { pointer, reason } = outcome {
+                    expired += 1;
+                    eprintln!(
+                        "stream records {}..{} of {}: {reason}",
+                        pointer.start_sequence_number,
+                        pointer.end_sequence_number,
+                        pointer.shard_id
+                    );
+                }
+            }
+            eprintln!(
+                "re-published the events of {} stream failure(s)",
+                done.len() - expired
+            );
+            if expired > 0 {
+                return Err(AdminError::Expired(expired));
+            }
+        }
     }
     Ok(())
 }
@@ -274,6 +342,22 @@ mod tests {
             }
         ));
         assert!(parse("replay-dead-letters --dlq-url d --queue-url w --ref bad/ref").is_err());
+    }
+
+    #[test]
+    fn replay_stream_failures_takes_the_queue_and_the_bus() {
+        assert!(matches!(
+            parse("replay-stream-failures --dlq-url http://q/s --event-bus-name b")
+                .unwrap()
+                .command,
+            Command::ReplayStreamFailures { .. }
+        ));
+        assert!(matches!(
+            parse("stream-failures --dlq-url http://q/s")
+                .unwrap()
+                .command,
+            Command::StreamFailures { .. }
+        ));
     }
 
     #[test]
