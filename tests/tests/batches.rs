@@ -152,7 +152,7 @@ impl BatchStack {
                 Reconcile::MakingOpenItemsDue => self.settle_open_items(batch_ref).await,
                 Reconcile::WhenDue => {
                     self.stack.reconcile().await;
-                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    tokio::time::sleep(Duration::from_secs(8)).await;
                 }
             }
         }
