@@ -8,6 +8,7 @@
 #   BENCH_ZIP=0 make bench             # skip the arm64 packaging (sizes from an earlier build)
 #   BENCH_ARGS="--runs 3 --warm 300" make bench
 #   BENCH_TLS_RUN=0 make bench         # skip the second run, with TLS on the DynamoDB and LeanX legs
+#   BENCH_ONLY=create-payout,leanx-callback make bench   # only these functions beside the baseline
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -43,6 +43,12 @@ pub struct Args {
     /// The report goes into its own section of --out.
     #[arg(long, env = "BENCH_TLS")]
     pub tls: bool,
+    /// Measure only these functions (comma-separated names) beside the baseline, for quick lever
+    /// experiments; `leanx-callback` needs `create-payout` (its payouts come
+    /// from it; `get-payout` also needs `leanx-callback`, which makes them final; the burst runs
+    /// only with `reconcile-payouts`). Empty: every function.
+    #[arg(long, env = "BENCH_ONLY", value_delimiter = ',')]
+    pub only: Vec<String>,
     /// The local DynamoDB (`scripts/with-local-dynamodb.sh` sets it).
     #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
     pub dynamodb_endpoint: String,
@@ -56,6 +62,13 @@ impl Args {
         args.warm = args.warm.max(1);
         args.burst_instances = args.burst_instances.max(1);
         args
+    }
+
+    /// Whether `--only` leaves this function in (the baseline always is).
+    pub fn selects(&self, function: &str) -> bool {
+        self.only.is_empty()
+            || function == crate::world::BASELINE
+            || self.only.iter().any(|f| f == function)
     }
 
     pub fn warm_per_run(&self) -> usize {

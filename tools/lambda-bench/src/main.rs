@@ -43,11 +43,23 @@ async fn run() -> BenchResult<()> {
     let args = Args::parse();
     let started = Instant::now();
     for name in Op::MEASURED.map(Op::function).iter().chain([&BASELINE]) {
+        if !args.selects(name) {
+            continue;
+        }
         let binary = args.bin_dir.join(name);
         if !binary.exists() {
             return Err(format!(
                 "{} is missing: build the release binaries first (`make bench` does)",
                 binary.display()
+            ));
+        }
+    }
+    for (needs, from) in [(Op::Callback, Op::Create), (Op::Get, Op::Callback)] {
+        if args.selects(needs.function()) && !args.selects(from.function()) {
+            return Err(format!(
+                "--only {}: it needs {} (its payouts come from it)",
+                needs.function(),
+                from.function()
             ));
         }
     }
@@ -77,6 +89,9 @@ async fn run() -> BenchResult<()> {
         Op::Verify,
         Op::Balance,
     ] {
+        if !args.selects(op.function()) {
+            continue;
+        }
         if op == Op::Reconcile && args.burst > 0 {
             // Before the reconciler: it must find nothing open (its measured tick is the idle one).
             burst_result = Some(burst(&args, &world, &mut ledger).await?);
