@@ -10,6 +10,7 @@
 #   BENCH_TLS_RUN=0 make bench         # skip the second run, with TLS on the DynamoDB and LeanX legs
 #   BENCH_BATCH_ITEMS=0 make bench     # skip the batch run (5,000 items at BENCH_BATCH_RATE=25 per second)
 #   BENCH_EVENTS=0 make bench          # skip the event pipeline's status change -> endpoint latency
+#   BENCH_ONLY=create-payout,leanx-callback make bench   # only these functions beside the baseline
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

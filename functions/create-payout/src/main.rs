@@ -5,7 +5,9 @@ use leanx_payouts::api::responses;
 use leanx_payouts::config::LeanxUse;
 use leanx_payouts::runtime::{body_bytes, clients_from_env, init_tracing, to_response};
 
-#[tokio::main]
+// One thread (see `leanx_payouts::runtime`, "One thread per container"): an execution
+// environment serves one invocation at a time.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let create = &clients_from_env(LeanxUse::CreatesPayouts)

@@ -9,7 +9,9 @@ use leanx_payouts::runtime::{
     wants_csv,
 };
 
-#[tokio::main]
+// One thread (see `leanx_payouts::runtime`, "One thread per container"): an execution
+// environment serves one invocation at a time.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let items = &clients_from_env(LeanxUse::TracksPayouts)

@@ -6,7 +6,9 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use leanx_payouts::pipeline::publish::Publisher;
 use leanx_payouts::runtime::init_tracing;
 
-#[tokio::main]
+// One thread (see `leanx_payouts::runtime`, "One thread per container"): an execution
+// environment serves one invocation at a time.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let publisher = &Publisher::from_env().await.unwrap_or_else(|error| {

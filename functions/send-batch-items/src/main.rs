@@ -7,7 +7,9 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use leanx_payouts::config::LeanxUse;
 use leanx_payouts::runtime::{clients_from_env, init_tracing};
 
-#[tokio::main]
+// One thread (see `leanx_payouts::runtime`, "One thread per container"): an execution
+// environment serves one invocation at a time.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let sender = &clients_from_env(LeanxUse::CreatesPayouts)

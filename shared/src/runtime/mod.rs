@@ -1,5 +1,12 @@
 //! Lambda glue shared by the binaries: logging, wiring from configuration (`wiring.rs`), and
 //! the translation between API Gateway HTTP events and the use cases' HTTP answers.
+//!
+//! One thread per container: the functions' `main` runs tokio's current-thread scheduler. An
+//! execution environment serves one invocation at a time and the work in it waits on DynamoDB
+//! and LeanX, so the multi-thread scheduler's workers (one per vCPU) only added hand-offs
+//! between threads to every request (wake-ups, futex calls), plus a stack and a malloc arena
+//! each (docs/benchmarks.md, "What each lever bought"). Concurrent work inside one invocation
+//! (the reconciler's lookups) still overlaps its waits on that one thread.
 
 use lambda_http::{Body, Request, RequestExt, Response};
 

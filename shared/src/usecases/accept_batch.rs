@@ -197,7 +197,9 @@ impl AcceptBatch {
                 .await?;
             let queued: Vec<String> = recorded
                 .iter()
-                .filter(|p| p.status == PayoutStatus::Pending && p.send_state == SendState::NotStarted)
+                .filter(|p| {
+                    p.status == PayoutStatus::Pending && p.send_state == SendState::NotStarted
+                })
                 .map(|p| p.external_invoice_ref.to_string())
                 .collect();
             let messages: Vec<QueuedItems> = queued

@@ -57,6 +57,12 @@ pub struct Args {
     /// `send-batch-items` at once in the batch run (the queue mapping's maximum concurrency).
     #[arg(long, env = "BENCH_BATCH_CONCURRENCY", default_value_t = 2)]
     pub batch_concurrency: u32,
+    /// Measure only these functions (comma-separated names) beside the baseline, for quick lever
+    /// experiments; `leanx-callback` needs `create-payout` (its payouts come
+    /// from it; `get-payout` also needs `leanx-callback`, which makes them final; the burst runs
+    /// only with `reconcile-payouts`). Empty: every function.
+    #[arg(long, env = "BENCH_ONLY", value_delimiter = ',')]
+    pub only: Vec<String>,
     /// The local DynamoDB (`scripts/with-local-dynamodb.sh` sets it).
     #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
     pub dynamodb_endpoint: String,
@@ -75,6 +81,13 @@ impl Args {
     /// The event pipeline's phase runs in the plain run only (the --tls run measures TLS).
     pub fn measures_events(&self) -> bool {
         self.events > 0 && !self.tls && !self.init_only
+    }
+
+    /// Whether `--only` leaves this function in (the baseline always is).
+    pub fn selects(&self, function: &str) -> bool {
+        self.only.is_empty()
+            || function == crate::world::BASELINE
+            || self.only.iter().any(|f| f == function)
     }
 
     pub fn warm_per_run(&self) -> usize {

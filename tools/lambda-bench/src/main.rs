@@ -57,11 +57,23 @@ async fn run() -> BenchResult<()> {
         .chain([&BASELINE])
         .chain(pipeline)
     {
+        if !args.selects(name) && !pipeline.contains(name) && name != &BASELINE {
+            continue;
+        }
         let binary = args.bin_dir.join(name);
         if !binary.exists() {
             return Err(format!(
                 "{} is missing: build the release binaries first (`make bench` does)",
                 binary.display()
+            ));
+        }
+    }
+    for (needs, from) in [(Op::Callback, Op::Create), (Op::Get, Op::Callback)] {
+        if args.selects(needs.function()) && !args.selects(from.function()) {
+            return Err(format!(
+                "--only {}: it needs {} (its payouts come from it)",
+                needs.function(),
+                from.function()
             ));
         }
     }
@@ -91,6 +103,9 @@ async fn run() -> BenchResult<()> {
         Op::Verify,
         Op::Balance,
     ] {
+        if !args.selects(op.function()) {
+            continue;
+        }
         if op == Op::Reconcile && args.burst > 0 {
             // Before the reconciler: it must find nothing open (its measured tick is the idle one).
             burst_result = Some(burst(&args, &world, &mut ledger).await?);

@@ -163,6 +163,9 @@ async fn prime(emulator: &Emulator, name: &str) -> BenchResult<()> {
 pub async fn init_only(args: &Args, world: &World) -> BenchResult<()> {
     let mut base = None;
     for name in std::iter::once(BASELINE).chain(Op::MEASURED.map(Op::function)) {
+        if !args.selects(name) {
+            continue;
+        }
         let emulator = world.emulator(args, name, 1).await?;
         let (mut inits, mut cpus, mut rss) = (Vec::new(), Vec::new(), Vec::new());
         prime(&emulator, name).await?;

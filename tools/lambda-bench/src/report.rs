@@ -276,6 +276,7 @@ pub fn render(
         let _ = write!(out, "| {} | {} |", row.label, row.target);
         for c in &columns {
             let cell = match results.get(c).and_then(|m| (row.value)(m)) {
+                None if !args.selects(c) => "not measured (--only)".to_owned(),
                 None => "not built".to_owned(),
                 Some(v) => {
                     let mut cell = format!("{v:.*}", row.decimals);
