@@ -29,10 +29,9 @@ pub struct Pacer {
 impl Pacer {
     /// One container's share of `rate` sends per second when `concurrency` run at once.
     pub fn share_of(rate: u32, concurrency: u32) -> Pacer {
-        let rate = f64::from(rate.max(1));
-        let concurrency = f64::from(concurrency.max(1));
+        let nanos = 1_000_000_000u64 * u64::from(concurrency.max(1)) / u64::from(rate.max(1));
         Pacer {
-            interval: Duration::from_secs_f64(concurrency / rate),
+            interval: Duration::from_nanos(nanos),
             next: tokio::sync::Mutex::new(None),
         }
     }

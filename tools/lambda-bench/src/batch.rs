@@ -8,11 +8,9 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use event_runner::{Invoke, QueueMapping, QueueSettings};
+use event_runner::{QueueMapping, QueueSettings};
 use lambda_emulator::Emulator;
 use leanx_sim::control::Outcome;
 use rust_decimal::Decimal;
@@ -20,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::BenchResult;
 use crate::args::Args;
+use crate::events::{ViaEmulator, moto_config};
 use crate::procfs;
 use crate::proxy::{Counts, diff, writes};
 use crate::world::World;
@@ -49,18 +48,6 @@ pub struct BatchFigures {
     pub complete_after: Duration,
 }
 
-struct ViaEmulator(Arc<Emulator>);
-
-#[async_trait]
-impl Invoke for ViaEmulator {
-    async fn invoke(&self, function: &str, event: Value) -> Result<Value, String> {
-        self.0
-            .invoke_raw(function, event)
-            .await
-            .map_err(|e| e.to_string())
-    }
-}
-
 /// A batch of `count` items, amounts RM 1.00-20.99, each to its own account.
 fn batch_body(batch_ref: &str, count: usize) -> (Value, Decimal) {
     let mut total = Decimal::ZERO;
@@ -83,39 +70,101 @@ pub async fn run(args: &Args, world: &World) -> BenchResult<BatchFigures> {
     sim.set_outcome(Outcome::Success)
         .await
         .map_err(|e| format!("simulator outcome: {e}"))?;
-    let queue_url = world.batch_queue(&args.dynamodb_endpoint).await?;
+    let config = moto_config(&args.dynamodb_endpoint).await;
+    let queue_url = batch_queue(&config).await?;
     let concurrency = args.batch_concurrency.max(1);
-    let emulator = Arc::new(
-        world
-            .batch_emulator(args, &queue_url, args.batch_rate, concurrency)
-            .await?,
-    );
-    let mut runners = Vec::new();
-    for _ in 0..concurrency {
-        let mapping = QueueMapping::new(
-            &world.sqs_config(&args.dynamodb_endpoint).await,
-            QueueSettings {
-                function: "send-batch-items".into(),
-                queue_url: queue_url.clone(),
-                // As template.yaml's mapping: one message (five items) per invocation.
-                batch_size: 1,
-            },
+    let extra: Vec<(String, String)> = [
+        ("BATCH_QUEUE_URL", queue_url.clone()),
+        ("AWS_ENDPOINT_URL_SQS", args.dynamodb_endpoint.clone()),
+        ("BATCH_SEND_RATE", args.batch_rate.to_string()),
+        ("BATCH_SEND_CONCURRENCY", concurrency.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let functions: Vec<(&str, Vec<(String, String)>)> =
+        FUNCTIONS.iter().map(|f| (*f, extra.clone())).collect();
+    // Moto, one Python process, records 5,000 items far slower than DynamoDB: a long timeout.
+    let emulator = world
+        .emulator_of(
+            args,
+            &world.table,
+            &functions,
+            concurrency as usize,
+            Duration::from_secs(300),
         )
-        .await
-        .map_err(|e| e.to_string())?;
-        let invoke = ViaEmulator(emulator.clone());
-        runners.push(tokio::spawn(async move {
+        .await?;
+    let mut mappings = Vec::new();
+    for _ in 0..concurrency {
+        mappings.push(
+            QueueMapping::new(
+                &config,
+                QueueSettings {
+                    function: "send-batch-items".into(),
+                    queue_url: queue_url.clone(),
+                    // As template.yaml's mapping: one message (five items) per invocation.
+                    batch_size: 1,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?,
+        );
+    }
+    let invoke = ViaEmulator(&emulator);
+    // Lambda's SQS trigger: `concurrency` pollers, for as long as the batch is measured.
+    let polling = futures::future::join_all(mappings.iter().map(|mapping| {
+        let invoke = &invoke;
+        async move {
             loop {
                 if mapping
-                    .poll_once(&invoke, Duration::from_millis(200))
+                    .poll_once(invoke, Duration::from_millis(200))
                     .await
                     .is_err()
                 {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
-        }));
-    }
+        }
+    }));
+    let figures = tokio::select! {
+        figures = measure(args, world, &emulator) => figures?,
+        _ = polling => return Err("the queue pollers stopped".into()),
+    };
+    sim.set_outcome(Outcome::Pending)
+        .await
+        .map_err(|e| format!("simulator outcome: {e}"))?;
+    Ok(BatchFigures {
+        concurrency,
+        ..figures
+    })
+}
+
+/// A fresh batch queue on the local stand-in.
+async fn batch_queue(config: &aws_config::SdkConfig) -> BenchResult<String> {
+    let created = aws_sdk_sqs::Client::new(config)
+        .create_queue()
+        .queue_name(format!("bench-batch-{}", uuid::Uuid::new_v4().simple()))
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "30",
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "CreateQueue: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(e)
+            )
+        })?;
+    created
+        .queue_url()
+        .map(str::to_owned)
+        .ok_or_else(|| "CreateQueue gave no URL".into())
+}
+
+/// The batch POSTed, then read until complete; the figures.
+async fn measure(args: &Args, world: &World, emulator: &Emulator) -> BenchResult<BatchFigures> {
+    let sim = world.sim.control();
     let batch_ref = format!(
         "BENCH-BATCH-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
@@ -141,8 +190,9 @@ pub async fn run(args: &Args, world: &World) -> BenchResult<BatchFigures> {
     let pid = emulator.pid("create-payout-batch");
     let accept_rss = pid.and_then(|p| procfs::status_bytes(p, "VmHWM"));
     let accept_cpu = pid.and_then(procfs::cpu_time);
-    let deadline =
-        Duration::from_secs(60 + (args.batch_items as u64 * 3) / u64::from(args.batch_rate.max(1)));
+    let deadline = Duration::from_secs(
+        120 + (args.batch_items as u64 * 3) / u64::from(args.batch_rate.max(1)),
+    );
     loop {
         let progress: Value = world
             .http
@@ -171,12 +221,9 @@ pub async fn run(args: &Args, world: &World) -> BenchResult<BatchFigures> {
         if started.elapsed() > deadline {
             return Err(format!("batch not complete after {deadline:?}: {progress}"));
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let complete_after = started.elapsed();
-    for runner in runners {
-        runner.abort();
-    }
     let total_ops = diff(&world.proxy.counts(), &before);
     let mut sends: Vec<chrono::NaiveDateTime> = sim
         .calls()
@@ -201,13 +248,10 @@ pub async fn run(args: &Args, world: &World) -> BenchResult<BatchFigures> {
         }
         _ => 0.0,
     };
-    sim.set_outcome(Outcome::Pending)
-        .await
-        .map_err(|e| format!("simulator outcome: {e}"))?;
     Ok(BatchFigures {
         items: args.batch_items,
         rate: args.batch_rate,
-        concurrency,
+        concurrency: 0,
         accept,
         accept_cpu,
         accept_rss,

@@ -52,7 +52,7 @@ pub struct EventLatency {
 }
 
 /// The functions under the emulator, invoked as Lambda's event source mappings would.
-struct ViaEmulator<'a>(&'a Emulator);
+pub(crate) struct ViaEmulator<'a>(pub(crate) &'a Emulator);
 
 #[async_trait]
 impl Invoke for ViaEmulator<'_> {
@@ -64,7 +64,9 @@ impl Invoke for ViaEmulator<'_> {
     }
 }
 
-async fn moto_config(endpoint: &str) -> aws_config::SdkConfig {
+/// The SDK configuration for the local stand-in (moto serves SQS, EventBridge and the stream
+/// on the DynamoDB endpoint).
+pub(crate) async fn moto_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
@@ -140,6 +142,8 @@ pub async fn event_latency(args: &Args, world: &World) -> BenchResult<EventLaten
                     ]),
                 ),
             ],
+            1,
+            Duration::from_secs(30),
         )
         .await?;
     let mut stream = StreamMapping::new(

@@ -264,12 +264,15 @@ impl World {
     }
 
     /// Several functions under one emulator, on `table`: the stack's routes to them, each with
-    /// the stack's environment plus its own `extra` variables (the event pipeline's phase).
+    /// the stack's environment plus its own `extra` variables (the event pipeline's phase, the
+    /// batch run), `instances` execution environments each.
     pub async fn emulator_of(
         &self,
         args: &Args,
         table: &str,
         functions: &[(&str, Vec<(String, String)>)],
+        instances: usize,
+        timeout: Duration,
     ) -> BenchResult<Emulator> {
         let front = bind_loopback().map_err(|e| e.to_string())?;
         let front_url = format!("http://{}", front.local_addr().map_err(|e| e.to_string())?);
@@ -291,14 +294,19 @@ impl World {
             specs,
             routes,
             Options {
-                instances: 1,
+                instances,
                 prewarm: true,
                 front: Some(front),
-                timeout: Duration::from_secs(30),
+                timeout,
             },
         )
         .await
-        .map_err(|e| format!("emulator for the event pipeline: {e}"))
+        .map_err(|e| {
+            format!(
+                "emulator for {}: {e}",
+                functions.first().map_or("", |f| f.0)
+            )
+        })
     }
 
     /// LeanX's success callback for the bench's RM 13.00 payout, built by the simulator's own
@@ -443,100 +451,6 @@ impl World {
             .header("content-type", "application/json")
             .body(body);
         self.send(request).await
-    }
-
-    /// A fresh batch queue on the local stand-in (moto serves SQS on the DynamoDB endpoint).
-    pub async fn batch_queue(&self, endpoint: &str) -> BenchResult<String> {
-        let sqs = aws_sdk_sqs::Client::new(&self.sqs_config(endpoint).await);
-        let created = sqs
-            .create_queue()
-            .queue_name(format!("bench-batch-{}", uuid::Uuid::new_v4().simple()))
-            .attributes(
-                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-                "30",
-            )
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "CreateQueue: {}",
-                    aws_sdk_sqs::error::DisplayErrorContext(e)
-                )
-            })?;
-        created
-            .queue_url()
-            .map(str::to_owned)
-            .ok_or_else(|| "CreateQueue gave no URL".into())
-    }
-
-    /// The SDK configuration for the local stand-in's SQS.
-    pub async fn sqs_config(&self, endpoint: &str) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .credentials_provider(Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "lambda-bench",
-            ))
-            .load()
-            .await
-    }
-
-    /// The batch run's functions under one emulator, with their routes: DynamoDB through the
-    /// counting proxy, the queue on the stand-in, `send-batch-items` at `rate` shared by
-    /// `concurrency` of them.
-    pub async fn batch_emulator(
-        &self,
-        args: &Args,
-        queue_url: &str,
-        rate: u32,
-        concurrency: u32,
-    ) -> BenchResult<Emulator> {
-        let front = bind_loopback().map_err(|e| e.to_string())?;
-        let front_url = format!("http://{}", front.local_addr().map_err(|e| e.to_string())?);
-        let callback_url = self
-            .stack
-            .url_of(&front_url, CALLBACK_FUNCTION)
-            .ok_or("the stack has no route to the callback function")?;
-        let mut env = self.env(callback_url);
-        env.extend([
-            ("BATCH_QUEUE_URL".to_owned(), queue_url.to_owned()),
-            (
-                "AWS_ENDPOINT_URL_SQS".to_owned(),
-                args.dynamodb_endpoint.clone(),
-            ),
-            ("BATCH_SEND_RATE".to_owned(), rate.to_string()),
-            ("BATCH_SEND_CONCURRENCY".to_owned(), concurrency.to_string()),
-        ]);
-        let specs = crate::batch::FUNCTIONS
-            .iter()
-            .map(|name| {
-                env.iter().fold(
-                    FunctionSpec::new(*name, args.bin_dir.join(name)),
-                    |s, (k, v)| s.env(k, v),
-                )
-            })
-            .collect();
-        let routes = crate::batch::FUNCTIONS
-            .iter()
-            .flat_map(|name| self.stack.routes_of(name))
-            .collect();
-        Emulator::start_with(
-            specs,
-            routes,
-            Options {
-                instances: concurrency as usize,
-                prewarm: true,
-                front: Some(front),
-                // Moto, one Python process, records 5,000 items far slower than DynamoDB.
-                timeout: Duration::from_secs(300),
-            },
-        )
-        .await
-        .map_err(|e| format!("emulator for the batch run: {e}"))
     }
 
     /// The callback route on `emulator`'s front.
