@@ -1,3 +1,4 @@
+pub mod batch_stack;
 pub mod dynamodb;
 pub mod reliability;
 pub mod stack;
