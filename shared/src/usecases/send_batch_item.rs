@@ -102,7 +102,10 @@ impl SendBatchItem {
                     info!(status = %payout.status, "batch item sent");
                     ItemSendOutcome::Sent(payout)
                 }
-                Sent::LostRace(_) => ItemSendOutcome::AlreadyDone,
+                // Someone wrote the payout between our read and our recovery point (a
+                // reconciler's bookkeeping, a take-over): nothing was sent. Read it again and
+                // decide again; dropping the message here would leave it unsent for good.
+                Sent::LostRace(_) => continue,
                 Sent::NotSent => ItemSendOutcome::RetryLater {
                     reason: "LeanX unreachable before the send left",
                 },

@@ -200,3 +200,24 @@ async fn a_recipient_mismatch_under_the_required_policy_fails_the_item_unsent() 
     assert_eq!(payout.send_state, SendState::NotStarted);
     assert!(leanx.sent().is_empty(), "nothing sent");
 }
+
+#[tokio::test]
+async fn a_write_racing_the_recovery_point_does_not_drop_the_item_it_is_sent_once() {
+    let (store, leanx) = world();
+    let message = queued(&store, "S-1");
+    // The reconciler's bookkeeping lands between our read and our recovery point.
+    store.interfere_before_next_save(|p| {
+        p.version += 1;
+        p.check_attempts += 1;
+    });
+    leanx.answer_create(accepted("PAYOUT-1"));
+    let outcome = sender(&store, &leanx, RecipientPolicy::default())
+        .run(&message, t0())
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, ItemSendOutcome::Sent(ref p) if p.status == PayoutStatus::Processing),
+        "{outcome:?}"
+    );
+    assert_eq!(leanx.sent(), ["S-1"]);
+}
