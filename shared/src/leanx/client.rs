@@ -235,10 +235,11 @@ pub struct LeanxClient {
 impl LeanxClient {
     /// Refuses a base URL that would send the auth token in clear text
     /// ([`LeanxError::InvalidBaseUrl`]). Redirects are never followed: one would re-post a
-    /// payout and the auth token to wherever it points. TLS as reqwest sets it up by default
-    /// (the platform's verifier): for tools and tests; the functions use [`LeanxClient::with_tls`].
+    /// payout and the auth token to wherever it points. TLS over a configuration of its own
+    /// (`runtime::https::Tls`'s): for tools and tests; the functions share the process's one
+    /// through [`LeanxClient::with_tls`].
     pub fn new(settings: LeanxSettings) -> Result<LeanxClient, LeanxError> {
-        LeanxClient::build(settings, reqwest::Client::builder())
+        LeanxClient::with_tls(settings, &crate::runtime::https::Tls::default().config())
     }
 
     /// As [`LeanxClient::new`], over a TLS configuration the process already holds (the one the

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::{BatchResponse, PipelineConfigError};
 use crate::events::signing::SigningKeys;
+use crate::runtime::https::Tls;
 
 /// How long the merchant's endpoint has to answer.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -65,9 +66,11 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    pub fn new(url: reqwest::Url, keys: SigningKeys, retry_base: Duration) -> Deliverer {
+    /// Over the process's TLS configuration (`runtime::https`), as every HTTPS request here.
+    pub fn new(url: reqwest::Url, keys: SigningKeys, retry_base: Duration, tls: &Tls) -> Deliverer {
         Deliverer {
-            http: reqwest::Client::builder()
+            http: tls
+                .reqwest_builder()
                 .timeout(DELIVERY_TIMEOUT)
                 // The merchant's endpoint answers itself: a redirect is not an acknowledgement.
                 .redirect(reqwest::redirect::Policy::none())
@@ -89,7 +92,7 @@ impl Deliverer {
             &var("MERCHANT_WEBHOOK_URL")
                 .ok_or(PipelineConfigError::Missing("MERCHANT_WEBHOOK_URL"))?,
         )?;
-        let aws = super::aws_config().await;
+        let (tls, aws) = super::aws_config().await?;
         let (secret, secret_name) = match var("MERCHANT_WEBHOOK_SECRET_ARN") {
             Some(arn) => {
                 let client = aws_sdk_secretsmanager::Client::new(&aws);
@@ -130,7 +133,7 @@ impl Deliverer {
                 }
             })?),
         };
-        let mut deliverer = Deliverer::new(url, keys, retry_base);
+        let mut deliverer = Deliverer::new(url, keys, retry_base, &tls);
         deliverer.queue = var("WEBHOOK_QUEUE_URL").map(|q| (aws_sdk_sqs::Client::new(&aws), q));
         Ok(deliverer)
     }

@@ -7,7 +7,11 @@ pub mod deliver;
 pub mod publish;
 pub mod send_items;
 
+use std::sync::Arc;
+
 use serde::Serialize;
+
+use crate::runtime::https::{EXTRA_ROOT_CA_FILE, Tls};
 
 /// Lambda's partial batch response (`ReportBatchItemFailures`), the same shape for a stream
 /// (item = the first failed record's sequence number) and a queue (item = a message id).
@@ -43,12 +47,20 @@ pub enum PipelineConfigError {
     Invalid { name: &'static str, problem: String },
 }
 
-/// The AWS configuration from the environment (Lambda's own, or local endpoints such as
-/// `AWS_ENDPOINT_URL`).
-pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+/// The process's TLS configuration and the AWS configuration over it, from the environment
+/// (Lambda's own, or local endpoints such as `AWS_ENDPOINT_URL`), as the other functions have
+/// them (`runtime::wiring`).
+pub async fn aws_config() -> Result<(Arc<Tls>, aws_config::SdkConfig), PipelineConfigError> {
+    let env = |name: &str| std::env::var(name).ok();
+    // Tls::from_env refuses only the benchmark's extra trust anchors file.
+    let tls = Arc::new(
+        Tls::from_env(env).map_err(|e| PipelineConfigError::Invalid {
+            name: EXTRA_ROOT_CA_FILE,
+            problem: e.to_string(),
+        })?,
+    );
+    let aws = crate::runtime::wiring::aws_sdk_config(env, tls.clone()).await;
+    Ok((tls, aws))
 }
 
 /// An item in DynamoDB's JSON form (`{"pk": {"S": "…"}}`), as Lambda hands stream images over:

@@ -126,7 +126,7 @@ impl Publisher<EventBridgeSink> {
             .ok()
             .filter(|v| !v.trim().is_empty())
             .ok_or(PipelineConfigError::Missing("EVENT_BUS_NAME"))?;
-        let aws = super::aws_config().await;
+        let (_tls, aws) = super::aws_config().await?;
         Ok(Publisher {
             sink: EventBridgeSink {
                 client: aws_sdk_eventbridge::Client::new(&aws),

@@ -1,14 +1,19 @@
-//! The process's one HTTPS stack: one `rustls::ClientConfig` (AWS-LC, trust anchors compiled
-//! in), made on first use and shared by the LeanX client and the AWS SDK, whose HTTP client here
-//! is the same reqwest stack (the SDK's own `aws-smithy-http-client` cannot take a prepared
-//! `rustls::ClientConfig`: its `TlsContext` only takes a trust store of native roots and PEM
-//! certificates, which it parses into a configuration of its own).
+//! The process's one HTTPS stack: one `rustls::ClientConfig` (*ring*, trust anchors compiled in),
+//! made on first use and shared by the LeanX client, the webhook deliveries and the AWS SDK,
+//! whose HTTP client here is the same reqwest stack (the SDK's own `aws-smithy-http-client`
+//! cannot take a prepared `rustls::ClientConfig`: its `TlsContext` only takes a trust store of
+//! native roots and PEM certificates, which it parses into a configuration of its own).
 //!
-//! Why: a cold start used to read and parse the system's root certificates twice (reqwest's
-//! platform verifier and the SDK's connector), several milliseconds of CPU on the first request.
-//! `webpki-roots` holds the Mozilla trust anchors already in their parsed form, so nothing is
-//! read or parsed; the price is that the roots follow the crate's release, not the system's
-//! store (Lambda's images have no other trust store the functions rely on).
+//! Why, measured in docs/benchmarks.md ("Cold start levers"):
+//! - `webpki-roots` holds the Mozilla trust anchors already in their parsed form, so no system
+//!   store is read or parsed (a cold start used to parse it twice, reqwest's and the SDK's).
+//!   The price: the roots follow the crate's release, not the system's store (Lambda's images
+//!   have no other trust store the functions rely on).
+//! - *ring*, not AWS-LC: AWS-LC's random generator seeds itself from CPU jitter the first time
+//!   it is asked for bytes, about 25 ms of CPU in the first TLS handshake of every container;
+//!   *ring* asks the kernel (`getrandom`). What it gives up: AWS-LC's post-quantum hybrid key
+//!   exchange (X25519MLKEM768); the handshakes use X25519 (then P-256, P-384), as most TLS
+//!   clients do today.
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -75,10 +80,10 @@ impl Tls {
                 // Checked when read (`from_env`): a certificate that is no trust anchor is
                 // skipped rather than stopping every request.
                 roots.add_parsable_certificates(self.extra_roots.iter().cloned());
-                let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+                let provider = Arc::new(rustls::crypto::ring::default_provider());
                 let mut config = rustls::ClientConfig::builder_with_provider(provider)
                     .with_safe_default_protocol_versions()
-                    .expect("AWS-LC supports rustls' default protocol versions")
+                    .expect("ring supports rustls' default protocol versions")
                     .with_root_certificates(roots)
                     .with_no_client_auth();
                 config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

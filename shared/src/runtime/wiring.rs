@@ -165,21 +165,7 @@ async fn try_clients_from_env(leanx_use: LeanxUse) -> Result<Clients, ConfigErro
     // One TLS configuration for the process, made on the first HTTPS request and shared by the
     // SDK's clients and the LeanX client.
     let tls = Arc::new(Tls::from_env(env)?);
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(SdkHttpClient::new(tls.clone()));
-    if env("AWS_ACCESS_KEY_ID").is_some() && env("AWS_SECRET_ACCESS_KEY").is_some() {
-        // Lambda always puts the function's credentials in the environment, where the default
-        // chain would find them first anyway. Naming that provider skips building the rest of
-        // the chain, whose web-identity provider makes an STS client at once.
-        loader = loader.credentials_provider(
-            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-        );
-    }
-    if let Some(region) = env("AWS_REGION").filter(|r| !r.is_empty()) {
-        // Lambda sets it; naming it skips the default region chain (and its IMDS provider).
-        loader = loader.region(aws_config::Region::new(region));
-    }
-    let aws = loader.load().await;
+    let aws = aws_sdk_config(env, tls.clone()).await;
     let credentials = load_credentials(&config, env, Some(&aws)).await?;
     let mut settings = LeanxSettings::new(config.leanx_base_url.clone(), credentials.clone());
     settings.sign_requests = config.sign_requests;
@@ -207,6 +193,29 @@ async fn try_clients_from_env(leanx_use: LeanxUse) -> Result<Clients, ConfigErro
         hash_key: credentials.hash_key,
         aws,
     })
+}
+
+/// The AWS SDK's configuration in a function: every SDK request over the process's [`Tls`]
+/// (the SDK's crates are built without an HTTP client of their own, so this is the only one).
+pub async fn aws_sdk_config(
+    env: impl Fn(&str) -> Option<String>,
+    tls: Arc<Tls>,
+) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(SdkHttpClient::new(tls));
+    if env("AWS_ACCESS_KEY_ID").is_some() && env("AWS_SECRET_ACCESS_KEY").is_some() {
+        // Lambda always puts the function's credentials in the environment, where the default
+        // chain would find them first anyway. Naming that provider skips building the rest of
+        // the chain, whose web-identity provider makes an STS client at once.
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    if let Some(region) = env("AWS_REGION").filter(|r| !r.is_empty()) {
+        // Lambda sets it; naming it skips the default region chain (and its IMDS provider).
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    loader.load().await
 }
 
 /// The LeanX client, built on its first use over the process's TLS configuration. Only
@@ -278,5 +287,32 @@ impl PayoutServiceCatalog for LeanxOnFirstUse {
 impl PoolBalance for LeanxOnFirstUse {
     async fn overall_balance(&self) -> Result<Balance, LeanxError> {
         self.client()?.overall_balance().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_runtime_api::client::http::HttpClient;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_sdk_sends_over_the_process_https_stack() {
+        let env = |name: &str| {
+            match name {
+                "AWS_ACCESS_KEY_ID" => Some("key"),
+                "AWS_SECRET_ACCESS_KEY" => Some("secret"),
+                "AWS_REGION" => Some("ap-southeast-1"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        };
+        let aws = aws_sdk_config(env, Arc::new(Tls::default())).await;
+        let client = aws.http_client().expect("an HTTP client is set");
+        // The SDK's own client (when a tool's feature links it) names itself otherwise.
+        assert_eq!(
+            client.connector_metadata().map(|m| m.name().into_owned()),
+            Some("reqwest".to_owned())
+        );
     }
 }

@@ -62,7 +62,7 @@ impl LocalCa {
         std::fs::write(&system_bundle_file, format!("{system}\n{}", ca.pem()))
             .map_err(|e| format!("{}: {e}", system_bundle_file.display()))?;
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         // No ALPN offered: the functions speak HTTP/1.1 to moto and the simulator, as over plain
         // HTTP.
         let server = rustls::ServerConfig::builder_with_provider(provider)
