@@ -98,6 +98,9 @@ pub enum LeanxUse {
     CreatesPayouts,
     /// get-payout, leanx-callback, reconcile-payouts: credentials only.
     TracksPayouts,
+    /// create-payout-batch, get-payout-batch: the table and the batch queue only. No LeanX
+    /// setting is read, nor the secret (their roles cannot read it).
+    Never,
 }
 
 #[derive(Debug, Clone)]
@@ -178,7 +181,7 @@ impl Config {
                 required("LEANX_VIRTUAL_POOL_REFERENCE")?,
                 required("CALLBACK_URL")?,
             ),
-            LeanxUse::TracksPayouts => (
+            LeanxUse::TracksPayouts | LeanxUse::Never => (
                 get("LEANX_VIRTUAL_POOL_REFERENCE").unwrap_or_default(),
                 get("CALLBACK_URL").unwrap_or_default(),
             ),
@@ -188,8 +191,11 @@ impl Config {
                 name: e.name,
                 reason: format!("{:?} is not one of {}", e.value, e.allowed),
             })?;
-        let secret_arn = get("LEANX_SECRET_ARN");
-        if secret_arn.is_none() {
+        let secret_arn = match leanx_use {
+            LeanxUse::Never => None,
+            LeanxUse::CreatesPayouts | LeanxUse::TracksPayouts => get("LEANX_SECRET_ARN"),
+        };
+        if secret_arn.is_none() && leanx_use != LeanxUse::Never {
             required("LEANX_AUTH_TOKEN")?;
             required("LEANX_HASH_KEY")?;
         }
@@ -363,6 +369,14 @@ mod tests {
                 format!("missing required setting {missing}")
             );
         }
+    }
+
+    #[test]
+    fn a_function_that_never_calls_leanx_reads_no_leanx_setting_nor_the_secret() {
+        let pairs = [("LEANX_SECRET_ARN", "arn:aws:secretsmanager:x")];
+        let config = Config::from_env(env(&pairs), LeanxUse::Never).unwrap();
+        assert_eq!(config.secret_arn, None);
+        assert!(Config::from_env(env(&[]), LeanxUse::Never).is_ok());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::api::{ApiError, ApiResponse};
 pub mod https;
 pub mod wiring;
 
-pub use wiring::{Clients, clients_from_env};
+pub use wiring::{Clients, StoreClients, clients_from_env, store_clients_from_env};
 
 /// JSON logs, one object per line, with the Lambda request id and the use case's span fields
 /// (`external_invoice_ref`, …). CloudWatch's log group already names the function.

@@ -28,8 +28,6 @@ pub struct Clients {
     pub store: Arc<DynamoPayoutStore>,
     pub leanx: Arc<LeanxOnFirstUse>,
     pub hash_key: Secret,
-    /// The AWS configuration the store was built from (for the batch queue's client).
-    pub aws: aws_config::SdkConfig,
 }
 
 impl Clients {
@@ -84,29 +82,6 @@ impl Clients {
         }
     }
 
-    /// POST /payout-batches: the store and the batch queue (`BATCH_QUEUE_URL`, required).
-    pub fn accept_batch(&self) -> AcceptBatch {
-        if self.config.batch_queue_url.is_empty() {
-            eprintln!("configuration error: missing required setting BATCH_QUEUE_URL");
-            std::process::exit(1);
-        }
-        AcceptBatch {
-            payouts: self.store.clone(),
-            batches: self.store.clone(),
-            queue: Arc::new(SqsItemQueue::new(
-                aws_sdk_sqs::Client::new(&self.aws),
-                self.config.batch_queue_url.clone(),
-            )),
-            queue_ttl: self.config.timings.batch_queue_ttl,
-        }
-    }
-
-    pub fn get_batch(&self) -> GetBatch {
-        GetBatch {
-            batches: self.store.clone(),
-        }
-    }
-
     /// The batch's items; cursors sealed as GET /payouts' are.
     pub fn list_batch_items(&self) -> ListBatchItems {
         ListBatchItems {
@@ -148,24 +123,84 @@ impl Clients {
     }
 }
 
-/// Builds the clients once per container, or ends the process naming the bad setting.
-pub async fn clients_from_env(leanx_use: LeanxUse) -> Clients {
-    match try_clients_from_env(leanx_use).await {
-        Ok(clients) => clients,
-        Err(error) => {
-            eprintln!("configuration error: {error}");
+/// What a function that never calls LeanX builds (`LeanxUse::Never`): the payout store and the
+/// AWS configuration, no LeanX client and no credentials.
+pub struct StoreClients {
+    pub config: Config,
+    pub store: Arc<DynamoPayoutStore>,
+    pub aws: aws_config::SdkConfig,
+}
+
+impl StoreClients {
+    /// POST /payout-batches: the store and the batch queue (`BATCH_QUEUE_URL`, required).
+    pub fn accept_batch(&self) -> AcceptBatch {
+        if self.config.batch_queue_url.is_empty() {
+            eprintln!("configuration error: missing required setting BATCH_QUEUE_URL");
             std::process::exit(1);
+        }
+        AcceptBatch {
+            payouts: self.store.clone(),
+            batches: self.store.clone(),
+            queue: Arc::new(SqsItemQueue::new(
+                aws_sdk_sqs::Client::new(&self.aws),
+                self.config.batch_queue_url.clone(),
+            )),
+            queue_ttl: self.config.timings.batch_queue_ttl,
+        }
+    }
+
+    pub fn get_batch(&self) -> GetBatch {
+        GetBatch {
+            batches: self.store.clone(),
         }
     }
 }
 
-async fn try_clients_from_env(leanx_use: LeanxUse) -> Result<Clients, ConfigError> {
+/// Builds the clients once per container, or ends the process naming the bad setting.
+pub async fn clients_from_env(leanx_use: LeanxUse) -> Clients {
+    or_exit(try_clients_from_env(leanx_use).await)
+}
+
+/// As [`clients_from_env`], for a function that never calls LeanX: the secret is not read.
+pub async fn store_clients_from_env() -> StoreClients {
     let env = |name: &str| std::env::var(name).ok();
+    or_exit(
+        try_store_clients(env, LeanxUse::Never)
+            .await
+            .map(|(clients, _)| clients),
+    )
+}
+
+fn or_exit<T>(result: Result<T, ConfigError>) -> T {
+    result.unwrap_or_else(|error| {
+        eprintln!("configuration error: {error}");
+        std::process::exit(1);
+    })
+}
+
+/// The configuration, the store and the AWS configuration over the process's TLS (returned too,
+/// for the LeanX client).
+async fn try_store_clients(
+    env: impl Fn(&str) -> Option<String> + Copy,
+    leanx_use: LeanxUse,
+) -> Result<(StoreClients, Arc<Tls>), ConfigError> {
     let config = Config::from_env(env, leanx_use)?;
     // One TLS configuration for the process, made on the first HTTPS request and shared by the
     // SDK's clients and the LeanX client.
     let tls = Arc::new(Tls::from_env(env)?);
     let aws = aws_sdk_config(env, tls.clone()).await;
+    let store = DynamoPayoutStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        config.table_name.clone(),
+    );
+    let store = Arc::new(store);
+    Ok((StoreClients { config, store, aws }, tls))
+}
+
+async fn try_clients_from_env(leanx_use: LeanxUse) -> Result<Clients, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let (StoreClients { config, store, aws }, tls) = try_store_clients(env, leanx_use).await?;
+    // The secret's one read, over the same AWS configuration; the client is not kept.
     let credentials = load_credentials(&config, env, Some(&aws)).await?;
     let mut settings = LeanxSettings::new(config.leanx_base_url.clone(), credentials.clone());
     settings.sign_requests = config.sign_requests;
@@ -178,20 +213,15 @@ async fn try_clients_from_env(leanx_use: LeanxUse) -> Result<Clients, ConfigErro
             name: "LEANX_BASE_URL",
             reason: e.to_string(),
         })?;
-    let store = DynamoPayoutStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
-        config.table_name.clone(),
-    );
     Ok(Clients {
         config,
-        store: Arc::new(store),
+        store,
         leanx: Arc::new(LeanxOnFirstUse {
             settings,
             tls,
             client: OnceLock::new(),
         }),
         hash_key: credentials.hash_key,
-        aws,
     })
 }
 
