@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -17,6 +17,11 @@ pub struct Args {
     /// Where `cargo lambda build --output-format zip` left the packages
     #[arg(long, env = "BENCH_ZIP_DIR", default_value_os_t = exe_dir().parent().unwrap_or(Path::new("")).join("lambda"))]
     pub zip_dir: PathBuf,
+    /// What the packages in --zip-dir were built for: `arm64` (what the stack deploys), or
+    /// `x86-64` when `make bench` could not install the aarch64 standard library and zipped the
+    /// x86_64 release binaries instead, as a proxy for the size.
+    #[arg(long, env = "BENCH_ZIP_ARCH", value_enum, default_value_t = ZipArch::Arm64)]
+    pub zip_arch: ZipArch,
     /// Write the report into this file, between its generated-section markers (docs/benchmarks.md).
     #[arg(long, env = "BENCH_OUT")]
     pub out: Option<PathBuf>,
@@ -101,4 +106,22 @@ fn exe_dir() -> PathBuf {
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
         .unwrap_or_default()
+}
+
+/// The architecture of the zipped packages the report gives the size of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ZipArch {
+    Arm64,
+    #[value(name = "x86-64")]
+    X86_64,
+}
+
+impl ZipArch {
+    /// The report's row for the package size.
+    pub fn row_label(self) -> &'static str {
+        match self {
+            ZipArch::Arm64 => "zipped arm64 package",
+            ZipArch::X86_64 => "zipped package (x86_64 release binary: arm64 not built here)",
+        }
+    }
 }

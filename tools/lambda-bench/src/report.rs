@@ -207,10 +207,11 @@ pub fn render(
             ratio: true,
         },
         Row {
-            label: "zipped arm64 package",
+            label: args.zip_arch.row_label(),
             target: "<= 3.5 MB",
-            value: |m| m.zip.map(mib),
-            unit: "MiB",
+            // In MB (10^6 bytes), the target's unit.
+            value: |m| m.zip.map(|bytes| bytes as f64 / 1e6),
+            unit: "MB",
             decimals: 2,
             ratio: true,
         },
