@@ -14,6 +14,7 @@ use crate::domain::{
     Attention, Failure, ItemError, NameMatch, NameVerdict, Payout, PayoutStatus, ValidationError,
 };
 use crate::store::StoreError;
+use crate::usecases::QueueError;
 
 /// API.md's payout resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -168,6 +169,12 @@ pub enum ApiError {
     /// Storage failed: nothing is known to have changed; the client may retry the same request.
     #[error("the payout store is unavailable; retry the same request")]
     Unavailable(#[source] StoreError),
+    /// The batch queue did not take a batch's items: the batch stays accepting and the same
+    /// request finishes it. Answered word for word as [`ApiError::Unavailable`] (clients were
+    /// told no different before it had a variant of its own); the cause is never in the
+    /// message.
+    #[error("the payout store is unavailable; retry the same request")]
+    QueueUnavailable(#[source] QueueError),
     /// LeanX could not be reached before anything was sent: nothing was sent, and the same
     /// request may be retried after `retry_after_seconds`.
     #[error("LeanX is unreachable; nothing was sent, retry the same request")]
@@ -198,6 +205,7 @@ impl ApiError {
             ApiError::PayloadTooLarge | ApiError::BatchTooLarge => 413,
             ApiError::AccountNotFound | ApiError::RecipientMismatch { .. } => 422,
             ApiError::Unavailable(_)
+            | ApiError::QueueUnavailable(_)
             | ApiError::LeanxUnreachable { .. }
             | ApiError::ProviderUnavailable { .. } => 503,
         }
@@ -218,6 +226,7 @@ impl ApiError {
             ApiError::AccountNotFound => ErrorCode::AccountNotFound,
             ApiError::RecipientMismatch { .. } => ErrorCode::RecipientMismatch,
             ApiError::Unavailable(_)
+            | ApiError::QueueUnavailable(_)
             | ApiError::LeanxUnreachable { .. }
             | ApiError::ProviderUnavailable { .. } => ErrorCode::ServiceUnavailable,
         }
@@ -278,7 +287,9 @@ impl ApiError {
             } => {
                 vec![("retry-after", retry_after_seconds.to_string())]
             }
-            ApiError::Unavailable(_) => vec![("retry-after", "1".into())],
+            ApiError::Unavailable(_) | ApiError::QueueUnavailable(_) => {
+                vec![("retry-after", "1".into())]
+            }
             ApiError::LeanxUnreachable {
                 retry_after_seconds,
             }

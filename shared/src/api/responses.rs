@@ -410,9 +410,7 @@ impl From<AcceptError> for ApiError {
             AcceptError::Invalid(BatchInvalid::Body(e)) => ApiError::InvalidRequest(e),
             AcceptError::Invalid(BatchInvalid::Items(items)) => ApiError::BatchItemsInvalid(items),
             AcceptError::Store(e) => ApiError::Unavailable(e),
-            AcceptError::Queue(e) => {
-                ApiError::Unavailable(crate::store::StoreError::Unavailable(e.to_string()))
-            }
+            AcceptError::Queue(e) => ApiError::QueueUnavailable(e),
         }
     }
 }
@@ -424,5 +422,36 @@ impl From<BatchReadError> for ApiError {
             BatchReadError::NotFound => ApiError::BatchNotFound,
             BatchReadError::Store(e) => ApiError::Unavailable(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+    use crate::usecases::QueueError;
+
+    /// What a client sees: status, headers and body.
+    fn answer(e: &ApiError) -> (u16, Vec<(&'static str, String)>, serde_json::Value) {
+        (e.status_code(), e.headers(), e.body())
+    }
+
+    #[test]
+    fn a_queue_outage_is_answered_503_as_a_store_outage_without_its_cause() {
+        let queue_url = "https://sqs.ap-southeast-1.amazonaws.com/123456789012/batch-send";
+        let cause = QueueError::Unavailable(format!("dispatch failure sending to {queue_url}"));
+        let e = create_payout_batch(Err(AcceptError::Queue(cause))).expect_err("refused");
+        assert!(matches!(e, ApiError::QueueUnavailable(_)), "{e:?}");
+        let (status, headers, body) = answer(&e);
+        assert_eq!(status, 503);
+        assert_eq!(headers, vec![("retry-after", "1".to_string())]);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "service_unavailable",
+                "message": "the payout store is unavailable; retry the same request"}})
+        );
+        assert!(!body.to_string().contains("sqs"), "{body}");
+        let store_outage = ApiError::from(AcceptError::Store(StoreError::Unavailable("x".into())));
+        assert_eq!((status, headers, body), answer(&store_outage));
     }
 }

@@ -115,22 +115,7 @@ impl ListQuery {
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<ListQuery, ValidationError> {
-        let mut values: [Option<&str>; 5] = [None; 5];
-        for (name, value) in pairs {
-            let Some(slot) = PARAMETERS.iter().position(|p| *p == name) else {
-                return Err(ValidationError::field(
-                    name,
-                    format!("unknown query parameter {name}"),
-                ));
-            };
-            if values[slot].replace(value).is_some() {
-                return Err(ValidationError::field(
-                    name,
-                    format!("{name} is given more than once"),
-                ));
-            }
-        }
-        let [status, created_from, created_to, limit, cursor] = values;
+        let [status, created_from, created_to, limit, cursor] = named_slots(PARAMETERS, pairs)?;
         let status = status.map(parse_status).transpose()?;
         let created_from = created_from
             .map(|v| parse_time("created_from", v))
@@ -158,6 +143,31 @@ impl ListQuery {
             cursor: cursor.transpose()?,
         })
     }
+}
+
+/// The value of each of `names` in `pairs`, in the order of `names`. A parameter not in `names`,
+/// or given twice, is refused naming it: a misspelt filter silently ignored would list the
+/// wrong items, and of two values neither is more right than the other.
+fn named_slots<'a, const N: usize>(
+    names: [&str; N],
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<[Option<&'a str>; N], ValidationError> {
+    let mut values: [Option<&str>; N] = [None; N];
+    for (name, value) in pairs {
+        let Some(slot) = names.iter().position(|p| *p == name) else {
+            return Err(ValidationError::field(
+                name,
+                format!("unknown query parameter {name}"),
+            ));
+        };
+        if values[slot].replace(value).is_some() {
+            return Err(ValidationError::field(
+                name,
+                format!("{name} is given more than once"),
+            ));
+        }
+    }
+    Ok(values)
 }
 
 fn parse_status(value: &str) -> Result<PayoutStatus, ValidationError> {
@@ -306,22 +316,7 @@ impl BatchItemsQuery {
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<BatchItemsQuery, ValidationError> {
-        let mut values: [Option<&str>; 3] = [None; 3];
-        for (name, value) in pairs {
-            let Some(slot) = ITEM_PARAMETERS.iter().position(|p| *p == name) else {
-                return Err(ValidationError::field(
-                    name,
-                    format!("unknown query parameter {name}"),
-                ));
-            };
-            if values[slot].replace(value).is_some() {
-                return Err(ValidationError::field(
-                    name,
-                    format!("{name} is given more than once"),
-                ));
-            }
-        }
-        let [status, limit, cursor] = values;
+        let [status, limit, cursor] = named_slots(ITEM_PARAMETERS, pairs)?;
         Ok(BatchItemsQuery {
             status: status.map(parse_status).transpose()?,
             limit: limit.map(parse_limit).transpose()?.unwrap_or(DEFAULT_LIMIT),

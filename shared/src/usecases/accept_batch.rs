@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
-use tracing::{Instrument, info, warn};
+use tracing::{Instrument, error, info, warn};
 
 use crate::crashpoint::{CrashPoint, reached};
 use crate::domain::{
@@ -216,7 +216,11 @@ impl AcceptBatch {
             futures::stream::iter(sends)
                 .buffer_unordered(QUEUE_SENDS_IN_FLIGHT)
                 .try_collect::<Vec<()>>()
-                .await?;
+                .await
+                .inspect_err(|e| {
+                    // Logged here: the HTTP answer (a 503) carries no cause.
+                    error!(error = %e, "items not queued; the batch stays accepting until retried");
+                })?;
             items.extend(recorded);
             if !half_reached && items.len() >= half {
                 half_reached = true;

@@ -2,13 +2,17 @@
 //! them, and move them back to the delivery queue, all or one payout's. Each message is the
 //! EventBridge envelope the rule delivered; its `detail` is the event.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
 use serde_json::Value;
 
-/// How long a listed (not moved) message stays hidden while the listing goes on.
+/// How long a listed (not moved) message stays hidden while the listing goes on (so that the
+/// pass moves on through the queue); it is made visible again as soon as the pass ends.
 const LIST_HIDE_SECONDS: i32 = 5;
+/// SQS's batch size.
+const ENTRIES_PER_BATCH: usize = 10;
 /// How long a message being moved stays hidden: the send and delete happen meanwhile.
 const MOVE_HIDE_SECONDS: i32 = 30;
 
@@ -52,14 +56,17 @@ pub fn dead_letter(body: &str) -> Option<DeadLetter> {
     })
 }
 
-/// Reads the queue once through (a message seen again ends the pass).
+/// Reads the queue once through (a message seen again ends the pass). Returns the latest
+/// receipt handle of every message received: a message received again (its hiding ran out
+/// during a long pass) is hidden under its new one.
 async fn each_message(
     client: &Client,
     queue_url: &str,
     hide_seconds: i32,
     mut take: impl AsyncFnMut(&aws_sdk_sqs::types::Message) -> Result<(), DeadLetterError>,
-) -> Result<(), DeadLetterError> {
+) -> Result<Vec<String>, DeadLetterError> {
     let mut seen = BTreeSet::new();
+    let mut receipts = BTreeMap::new();
     loop {
         let out = client
             .receive_message()
@@ -71,12 +78,17 @@ async fn each_message(
             .await
             .map_err(sqs("ReceiveMessage"))?;
         let messages = out.messages();
+        for m in messages {
+            if let (Some(id), Some(receipt)) = (m.message_id(), m.receipt_handle()) {
+                receipts.insert(id.to_owned(), receipt.to_owned());
+            }
+        }
         let fresh: Vec<_> = messages
             .iter()
             .filter(|m| m.message_id().is_some_and(|id| seen.insert(id.to_owned())))
             .collect();
         if fresh.is_empty() {
-            return Ok(());
+            return Ok(receipts.into_values().collect());
         }
         for message in fresh {
             take(message).await?;
@@ -84,16 +96,54 @@ async fn each_message(
     }
 }
 
-/// Every dead-lettered event (messages that are not events are skipped).
+/// Makes messages visible again at once: what a pass only looked at is there for the next
+/// command (a replay straight after a listing), not hidden for the rest of its timeout.
+async fn show_again(
+    client: &Client,
+    queue_url: &str,
+    receipts: &[String],
+) -> Result<(), DeadLetterError> {
+    for chunk in receipts.chunks(ENTRIES_PER_BATCH) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, receipt)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(receipt)
+                    .visibility_timeout(0)
+                    .build()
+                    .map_err(|e| DeadLetterError::Sqs {
+                        operation: "ChangeMessageVisibilityBatch",
+                        message: e.to_string(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // An entry that fails names a message no longer hidden under that receipt (its hiding
+        // ran out, or it was deleted): nothing to undo.
+        client
+            .change_message_visibility_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(sqs("ChangeMessageVisibilityBatch"))?;
+    }
+    Ok(())
+}
+
+/// Every dead-lettered event (messages that are not events are skipped), leaving the queue as
+/// it was: every message visible again once listed.
 pub async fn list(client: &Client, dlq_url: &str) -> Result<Vec<DeadLetter>, DeadLetterError> {
     let mut found = Vec::new();
-    each_message(client, dlq_url, LIST_HIDE_SECONDS, async |m| {
+    let receipts = each_message(client, dlq_url, LIST_HIDE_SECONDS, async |m| {
         if let Some(letter) = m.body().and_then(dead_letter) {
             found.push(letter);
         }
         Ok(())
     })
     .await?;
+    show_again(client, dlq_url, &receipts).await?;
     Ok(found)
 }
 
@@ -139,16 +189,7 @@ pub async fn replay(
     })
     .await?;
     // What was not asked for is visible again at once.
-    for receipt in skipped {
-        client
-            .change_message_visibility()
-            .queue_url(dlq_url)
-            .receipt_handle(receipt)
-            .visibility_timeout(0)
-            .send()
-            .await
-            .map_err(sqs("ChangeMessageVisibility"))?;
-    }
+    show_again(client, dlq_url, &skipped).await?;
     Ok(moved)
 }
 

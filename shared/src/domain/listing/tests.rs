@@ -145,3 +145,25 @@ fn a_cursor_whose_position_was_changed_is_refused() {
         assert!(key.open(garbage, &filter).is_err(), "{garbage}");
     }
 }
+
+#[test]
+fn a_repeated_or_unknown_payouts_parameter_is_refused_naming_it() {
+    let twice = query(&[("status", "FAILED"), ("status", "FAILED")]).expect_err("refused");
+    assert_eq!(twice.field.as_deref(), Some("status"));
+    assert_eq!(twice.message, "status is given more than once");
+    let unknown = query(&[("limit", "5"), ("sort", "asc")]).expect_err("refused");
+    assert_eq!(unknown.field.as_deref(), Some("sort"));
+    assert_eq!(unknown.message, "unknown query parameter sort");
+}
+
+#[test]
+fn a_repeated_or_unknown_batch_items_parameter_is_refused_naming_it() {
+    let items = |pairs: &[(&str, &str)]| BatchItemsQuery::from_pairs(pairs.iter().copied());
+    let twice = items(&[("cursor", "a.b"), ("cursor", "a.b")]).expect_err("refused");
+    assert_eq!(twice.field.as_deref(), Some("cursor"));
+    assert_eq!(twice.message, "cursor is given more than once");
+    // `created_from` filters `GET /payouts`, not a batch's items.
+    let unknown = items(&[("created_from", "2026-11-01T00:00:00Z")]).expect_err("refused");
+    assert_eq!(unknown.field.as_deref(), Some("created_from"));
+    assert_eq!(unknown.message, "unknown query parameter created_from");
+}
