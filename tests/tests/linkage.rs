@@ -48,3 +48,17 @@ fn the_functions_tls_is_rustls_over_ring() {
     let chains = who_pulls_in("ring").expect("ring is linked");
     assert!(chains.contains("rustls"), "{chains}");
 }
+
+#[test]
+fn no_function_links_http2() {
+    // HTTP/1.1 only (root Cargo.toml, reqwest): h2 was 0.38 MB of each binary's code.
+    assert_eq!(who_pulls_in("h2"), None);
+}
+
+#[test]
+fn no_function_links_a_regex_engine_for_log_filters() {
+    // tracing-subscriber's `env-filter` (0.23 MB of code); `Targets` reads RUST_LOG instead.
+    for package in ["matchers", "regex-automata"] {
+        assert_eq!(who_pulls_in(package), None, "{package} is linked");
+    }
+}

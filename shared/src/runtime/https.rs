@@ -70,7 +70,8 @@ impl Tls {
         })
     }
 
-    /// The process's TLS configuration (HTTP/2 and HTTP/1.1 offered), made once.
+    /// The process's TLS configuration (HTTP/1.1 offered, the only version the clients
+    /// speak), made once.
     pub fn config(&self) -> Arc<rustls::ClientConfig> {
         self.config
             .get_or_init(|| {
@@ -86,7 +87,7 @@ impl Tls {
                     .expect("ring supports rustls' default protocol versions")
                     .with_root_certificates(roots)
                     .with_no_client_auth();
-                config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+                config.alpn_protocols = vec![b"http/1.1".to_vec()];
                 Arc::new(config)
             })
             .clone()
@@ -257,13 +258,10 @@ mod tests {
     }
 
     #[test]
-    fn the_configuration_is_made_once_and_offers_http2_and_http1() {
+    fn the_configuration_is_made_once_and_offers_http1() {
         let tls = Tls::default();
         let first = tls.config();
         assert!(Arc::ptr_eq(&first, &tls.config()));
-        assert_eq!(
-            first.alpn_protocols,
-            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
-        );
+        assert_eq!(first.alpn_protocols, vec![b"http/1.1".to_vec()]);
     }
 }

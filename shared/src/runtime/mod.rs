@@ -18,18 +18,30 @@ pub mod wiring;
 pub use wiring::{Clients, StoreClients, clients_from_env, store_clients_from_env};
 
 /// JSON logs, one object per line, with the Lambda request id and the use case's span fields
-/// (`external_invoice_ref`, …). CloudWatch's log group already names the function.
+/// (`external_invoice_ref`, …). CloudWatch's log group already names the function. `RUST_LOG`
+/// takes a level (`info`, the default) or `target=level` pairs; a value it cannot read means
+/// `info`.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .with_ansi(false)
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    tracing_subscriber::registry()
+        .with(log_filter(std::env::var("RUST_LOG").ok().as_deref()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_target(false)
+                .with_ansi(false),
+        )
         .init();
+}
+
+fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    rust_log
+        .and_then(|value| value.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
 /// Turns a use case's result into the HTTP response API Gateway returns.
@@ -136,7 +148,32 @@ pub fn body_bytes(request: &Request) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
+    use tracing::Level;
+
     use super::*;
+
+    #[test]
+    fn without_rust_log_info_is_logged_and_debug_is_not() {
+        let filter = log_filter(None);
+        assert!(filter.would_enable("leanx_payouts::usecases::create", &Level::INFO));
+        assert!(!filter.would_enable("leanx_payouts::usecases::create", &Level::DEBUG));
+    }
+
+    #[test]
+    fn rust_log_takes_a_level_or_target_level_pairs() {
+        assert!(log_filter(Some("warn")).would_enable("aws_smithy_runtime", &Level::WARN));
+        assert!(!log_filter(Some("warn")).would_enable("aws_smithy_runtime", &Level::INFO));
+        let pairs = log_filter(Some("info,leanx_payouts=debug"));
+        assert!(pairs.would_enable("leanx_payouts::leanx", &Level::DEBUG));
+        assert!(!pairs.would_enable("hyper", &Level::DEBUG));
+    }
+
+    #[test]
+    fn an_unreadable_rust_log_means_info() {
+        let filter = log_filter(Some("leanx_payouts=loud"));
+        assert!(filter.would_enable("leanx_payouts", &Level::INFO));
+        assert!(!filter.would_enable("leanx_payouts", &Level::DEBUG));
+    }
 
     fn fixture(name: &str) -> Request {
         let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
