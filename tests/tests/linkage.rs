@@ -62,3 +62,11 @@ fn no_function_links_a_regex_engine_for_log_filters() {
         assert_eq!(who_pulls_in(package), None, "{package} is linked");
     }
 }
+
+#[test]
+fn no_function_links_a_jwt_algorithm_beyond_hs256() {
+    // shared/src/leanx/hs256.rs is jsonwebtoken's provider; its backends link every algorithm.
+    for package in ["rsa", "p256", "p384", "ed25519-dalek"] {
+        assert_eq!(who_pulls_in(package), None, "{package} is linked");
+    }
+}

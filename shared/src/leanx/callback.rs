@@ -158,6 +158,7 @@ pub fn verify_callback(body: &[u8], hash_key: &Secret) -> Result<CallbackOutput,
         Some(serde_json::Value::String(token)) if !token.is_empty() => token,
         _ => return Err(CallbackError::NoData),
     };
+    super::hs256::install();
     let mut validation = Validation::new(Algorithm::HS256);
     validation.algorithms = vec![Algorithm::HS256];
     validation.required_spec_claims.clear();
@@ -206,6 +207,7 @@ mod tests {
     }
 
     fn signed(claims: &serde_json::Value, key: &str) -> String {
+        crate::leanx::hs256::install();
         encode(
             &Header::new(Algorithm::HS256),
             claims,

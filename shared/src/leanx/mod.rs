@@ -2,6 +2,7 @@
 
 pub mod callback;
 pub mod client;
+pub mod hs256;
 pub mod merchant_endpoints;
 pub mod secret;
 pub mod signing;

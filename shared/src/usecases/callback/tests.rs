@@ -7,6 +7,7 @@ use crate::testing::{InMemoryStore, ScriptedProvider, payout_body, t0};
 const HASH_KEY: &str = "test-hash-key";
 
 fn token(claims: serde_json::Value) -> Vec<u8> {
+    crate::leanx::hs256::install();
     let jwt = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &serde_json::json!({ "output": claims }),
